@@ -1,0 +1,77 @@
+// BN<C>: batch normalisation over the channels of an image (PyTorch's BatchNorm2d: eps 1e-5,
+// momentum 0.1, learnable scale and shift, running statistics for eval mode).
+#pragma once
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ctnn/core/op_specs.hpp"  // BatchNormSpec
+#include "ctnn/layers/layer.hpp"   // the layer contract
+
+namespace ctnn {
+
+template <int Channels>
+struct BN {
+  static_assert(Channels >= 1, "BN<C>: C must be at least 1");
+  static constexpr float eps = 1e-5f;
+  static constexpr float momentum = 0.1f;
+
+  static std::string name() { return fmt::format("BN<{}>", Channels); }
+
+  template <class In> static constexpr bool accepts = ImageShape<In> && detail::channels_of<In> == Channels;
+  template <class In> using output = In;
+
+  template <class Where, class In>
+  struct check_input {
+    static_assert(ImageShape<In>, "BN: expects an image input (Image<C, H, W>) but receives flat Features");
+    static_assert(!ImageShape<In> || detail::channels_of<In> == Channels,
+                  "BN: the input's channel count differs from BN's template argument");
+  };
+
+  template <class In> static constexpr long parameter_count = 2L * Channels;
+  // Normalise (subtract, multiply) and scale-shift (multiply, add): four FLOPs an element.
+  template <class In> static constexpr long flops = 4 * In::size;
+
+  template <class In, class B>
+  class Runtime {
+   public:
+    static constexpr BatchNormSpec spec{Channels, eps, momentum};
+    using Tensor = typename B::Tensor;
+
+    void initialize(Rng&) {
+      weight_.assign(std::vector<float>(Channels, 1.0f));
+      bias_.assign(std::vector<float>(Channels, 0.0f));
+      running_mean_.assign(std::vector<float>(Channels, 0.0f));
+      running_var_.assign(std::vector<float>(Channels, 1.0f));
+    }
+
+    const Tensor& forward(const Tensor& x, Context<B>& context) {
+      input_ = &x;
+      B::batch_norm_forward(state_, spec, x, weight_, bias_, running_mean_, running_var_, output_, context.mode);
+      return output_;
+    }
+
+    const Tensor* backward(const Tensor& dy, Context<B>&, bool want_dx) {
+      B::batch_norm_backward(state_, spec, *input_, dy, weight_, bias_, running_mean_, running_var_,
+                             weight_grad_, bias_grad_, input_grad_);
+      return want_dx ? &input_grad_ : nullptr;
+    }
+
+    void collect(ParameterList<B>& list, const std::string& prefix) {
+      list.push_back({prefix + "weight", {Channels}, &weight_, &weight_grad_});
+      list.push_back({prefix + "bias", {Channels}, &bias_, &bias_grad_});
+      list.push_back({prefix + "running_mean", {Channels}, &running_mean_, nullptr});
+      list.push_back({prefix + "running_var", {Channels}, &running_var_, nullptr});
+    }
+
+   private:
+    typename B::Buffer weight_{Channels}, bias_{Channels}, weight_grad_{Channels}, bias_grad_{Channels};
+    typename B::Buffer running_mean_{Channels}, running_var_{Channels};
+    typename B::BatchNormState state_;
+    Tensor output_, input_grad_;
+    const Tensor* input_ = nullptr;
+  };
+};
+
+}  // namespace ctnn

@@ -1,0 +1,142 @@
+// Model<Net, Input, Backend>: a network type bound to an input shape and a backend. It owns
+// the layers' parameters and buffers, checks run-time inputs against the compile-time shape,
+// and prints a summary of every layer's shape, parameters and FLOPs.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ctnn/core/context.hpp"     // Context
+#include "ctnn/core/error.hpp"       // Error
+#include "ctnn/core/parameters.hpp"  // ParameterList
+#include "ctnn/core/shape.hpp"       // Shape, shape_name
+#include "ctnn/sequential.hpp"       // Sequential, is_sequential
+
+namespace ctnn {
+
+// One row of a model summary.
+struct SummaryRow {
+  std::string path;    // "3.1": positions from the outermost Sequential, counting from 0
+  std::string layer;   // "Conv<32,64,3,1,1>"
+  std::string output;  // "64x16x16"
+  long parameters;
+  long flops;          // forward, per sample
+};
+
+namespace detail {
+template <class L, class In>
+void summarize(std::vector<SummaryRow>& rows, const std::string& path) {
+  if constexpr (is_sequential<L>) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (summarize<typename L::template layer<I>, typename L::template shape_at<In, I>>(
+           rows, path.empty() ? std::to_string(I) : path + "." + std::to_string(I)),
+       ...);
+    }(std::make_index_sequence<L::size>{});
+  } else {
+    rows.push_back({path, L::name(), shape_name<typename L::template output<In>>(),
+                    L::template parameter_count<In>, L::template flops<In>});
+  }
+}
+}  // namespace detail
+
+template <class Net, class In, class Backend>
+class Model {
+  static_assert(Shape<In>, "Model<Net, In, Backend>: In must be a shape such as Input<3, 32, 32> or Input<784>");
+
+ public:
+  using Network = Net;
+  using InputShape = In;
+  using OutputShape = typename Net::template output<In>;  // the first shape error shows here
+  static_assert(!std::is_same_v<OutputShape, InvalidShape>,
+                "Model: the network can't take this input shape; the error above names the layer");
+  using Tensor = typename Backend::Tensor;
+
+  static constexpr long parameter_count = Net::template parameter_count<In>;
+  static constexpr long flops_per_sample = Net::template flops<In>;  // forward
+
+  explicit Model(std::uint64_t seed = 0) { initialize(seed); }
+
+  // Draws fresh parameters (PyTorch's defaults) and a fresh dropout stream from `seed`.
+  void initialize(std::uint64_t seed) {
+    Rng rng(seed);
+    runtime_.initialize(rng);
+    context_.rng = rng.split();
+  }
+
+  void train() { context_.mode = Mode::train; }
+  void eval() { context_.mode = Mode::eval; }
+  Mode mode() const { return context_.mode; }
+  Context<Backend>& context() { return context_; }
+
+  // Runs the network on `batch` samples of In, NCHW (or N x features) floats. The returned
+  // output stays valid until the next forward.
+  const Tensor& forward(std::span<const float> samples, long batch) {
+    if (batch < 1) throw Error(fmt::format("Model::forward: the batch size must be at least 1, got {}", batch));
+    if (static_cast<long>(samples.size()) != batch * In::size)
+      throw Error(fmt::format("Model::forward: {} floats given for a batch of {} samples of shape {} "
+                              "(expected {} = {} x {})",
+                              samples.size(), batch, shape_name<In>(), batch * In::size, batch, In::size));
+    Backend::from_host(input_, samples, dims(batch));
+    return runtime_.forward(input_, context_);
+  }
+
+  // Back-propagates the gradient of the loss with respect to the last forward's output.
+  // Parameter gradients are overwritten (not accumulated). Returns the input gradient when
+  // asked for it, otherwise nullptr.
+  const Tensor* backward(const Tensor& output_grad, bool want_input_grad = false) {
+    return runtime_.backward(output_grad, context_, want_input_grad);
+  }
+
+  // Eval-mode forward returning the outputs on the host (N x output size).
+  std::vector<float> predict(std::span<const float> samples, long batch) {
+    const Mode previous = context_.mode;
+    context_.mode = Mode::eval;
+    std::vector<float> out = Backend::to_host(forward(samples, batch));
+    context_.mode = previous;
+    return out;
+  }
+
+  // Every parameter and buffer, named after the layer structure ("3.weight").
+  ParameterList<Backend> parameters() {
+    ParameterList<Backend> list;
+    runtime_.collect(list, "");
+    return list;
+  }
+
+  auto& network() { return runtime_; }
+
+  static std::vector<SummaryRow> summary_rows() {
+    std::vector<SummaryRow> rows;
+    detail::summarize<Net, In>(rows, is_sequential<Net> ? "" : "0");
+    return rows;
+  }
+
+  // A table of every layer: output shape, parameters and forward FLOPs per sample.
+  static std::string summary() {
+    std::string text = fmt::format("{:<8} {:<22} {:>12} {:>12} {:>14}\n", "layer", "type", "output", "parameters",
+                                   "MFLOP/sample");
+    text += fmt::format("{:<8} {:<22} {:>12} {:>12} {:>14}\n", "", "input", shape_name<In>(), "", "");
+    for (const auto& row : summary_rows())
+      text += fmt::format("{:<8} {:<22} {:>12} {:>12} {:>14.3f}\n", row.path, row.layer, row.output,
+                          row.parameters, row.flops / 1e6);
+    text += fmt::format("total: {} parameters, {:.1f} MFLOP per sample forward\n", parameter_count,
+                        flops_per_sample / 1e6);
+    return text;
+  }
+
+ private:
+  static std::vector<std::int64_t> dims(long batch) {
+    if constexpr (ImageShape<In>) return {batch, In::channels, In::height, In::width};
+    else return {batch, In::features};
+  }
+
+  typename Net::template Runtime<In, Backend> runtime_;
+  Context<Backend> context_;
+  Tensor input_;
+};
+
+}  // namespace ctnn

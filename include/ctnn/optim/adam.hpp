@@ -1,0 +1,64 @@
+// Adam and AdamW with PyTorch's update rules, over a model's parameter list:
+//   optim::Adam adam(model.parameters(), {.lr = 1e-3});  ...  adam.step();
+#pragma once
+#include <cmath>  // std::pow
+#include <vector>
+
+#include "ctnn/core/op_specs.hpp"    // AdamStep
+#include "ctnn/core/parameters.hpp"  // ParameterList
+
+namespace ctnn::optim {
+
+struct AdamOptions {
+  float lr = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  float weight_decay = 0.0f;
+  bool decoupled_weight_decay = false;  // true: AdamW
+};
+
+template <class Backend>
+class Adam {
+ public:
+  Adam(ParameterList<Backend> parameters, AdamOptions options = {}) : options_(options) {
+    for (auto& p : parameters) {
+      if (!p.trainable()) continue;
+      params_.push_back(p);
+      first_moment_.emplace_back(p.value->size());
+      second_moment_.emplace_back(p.value->size());
+    }
+  }
+
+  void step() {
+    ++steps_;
+    const AdamStep s{options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
+                     options_.decoupled_weight_decay,
+                     1.0f - static_cast<float>(std::pow(double{options_.beta1}, steps_)),
+                     1.0f - static_cast<float>(std::pow(double{options_.beta2}, steps_))};
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      Backend::adam_update(*params_[i].value, *params_[i].grad, first_moment_[i], second_moment_[i], s);
+  }
+
+  float lr() const { return options_.lr; }
+  void set_lr(float lr) { options_.lr = lr; }
+  long steps() const { return steps_; }
+
+ private:
+  AdamOptions options_;
+  ParameterList<Backend> params_;
+  std::vector<typename Backend::Buffer> first_moment_, second_moment_;
+  long steps_ = 0;
+};
+
+template <class Backend>
+Adam(ParameterList<Backend>, AdamOptions) -> Adam<Backend>;
+
+// AdamW: Adam with decoupled weight decay (PyTorch's default weight decay 1e-2).
+template <class Backend>
+Adam<Backend> AdamW(ParameterList<Backend> parameters, AdamOptions options = {.weight_decay = 1e-2f}) {
+  options.decoupled_weight_decay = true;
+  return Adam<Backend>(std::move(parameters), options);
+}
+
+}  // namespace ctnn::optim

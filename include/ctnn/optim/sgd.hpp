@@ -1,0 +1,55 @@
+// SGD with momentum, dampening, Nesterov and weight decay, with PyTorch's update rules:
+//   optim::Sgd sgd(model.parameters(), {.lr = 0.1f, .momentum = 0.9f, .nesterov = true});
+#pragma once
+#include <vector>
+
+#include "ctnn/core/error.hpp"       // Error
+#include "ctnn/core/op_specs.hpp"    // SgdStep
+#include "ctnn/core/parameters.hpp"  // ParameterList
+
+namespace ctnn::optim {
+
+struct SgdOptions {
+  float lr = 0.01f;
+  float momentum = 0.0f;
+  float dampening = 0.0f;
+  float weight_decay = 0.0f;
+  bool nesterov = false;
+};
+
+template <class Backend>
+class Sgd {
+ public:
+  Sgd(ParameterList<Backend> parameters, SgdOptions options = {}) : options_(options) {
+    if (options.nesterov && (options.momentum <= 0 || options.dampening != 0))
+      throw Error("optim::Sgd: Nesterov momentum needs momentum > 0 and dampening 0");
+    for (auto& p : parameters) {
+      if (!p.trainable()) continue;
+      params_.push_back(p);
+      momentum_.emplace_back(options.momentum != 0 ? p.value->size() : 0);
+    }
+  }
+
+  void step() {
+    const SgdStep s{options_.lr, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov,
+                    steps_ == 0};
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      Backend::sgd_update(*params_[i].value, *params_[i].grad, momentum_[i], s);
+    ++steps_;
+  }
+
+  float lr() const { return options_.lr; }
+  void set_lr(float lr) { options_.lr = lr; }
+  long steps() const { return steps_; }
+
+ private:
+  SgdOptions options_;
+  ParameterList<Backend> params_;
+  std::vector<typename Backend::Buffer> momentum_;
+  long steps_ = 0;
+};
+
+template <class Backend>
+Sgd(ParameterList<Backend>, SgdOptions) -> Sgd<Backend>;
+
+}  // namespace ctnn::optim

@@ -1,0 +1,193 @@
+// Sequential<Layers...>: a network as a flat type list. Given an input shape it computes every
+// layer's input and output shape at compile time (Boost.Hana folds over the list), reports
+// the first layer that can't take its input by name, position and shapes, and runs the
+// layers one after another. A Sequential is itself a layer, so blocks nest.
+#pragma once
+#include <cstddef>  // std::size_t
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>  // std::index_sequence
+
+#include <boost/hana/append.hpp>
+#include <boost/hana/at.hpp>
+#include <boost/hana/back.hpp>
+#include <boost/hana/fold_left.hpp>
+#include <boost/hana/length.hpp>
+#include <boost/hana/tuple.hpp>
+#include <boost/hana/type.hpp>
+#include <fmt/format.h>
+
+#include "ctnn/core/error.hpp"    // Error
+#include "ctnn/layers/layer.hpp"  // the layer contract
+
+namespace ctnn {
+
+namespace hana = boost::hana;
+
+// An error raised inside a layer at run time, with the layer's path ("3.1") and name.
+class LayerError : public Error {
+ public:
+  LayerError(std::string path, std::string layer, std::string message)
+      : Error(fmt::format("layer {} ({}): {}", path, layer, message)),
+        path_(std::move(path)), layer_(std::move(layer)), message_(std::move(message)) {}
+  const std::string& path() const { return path_; }
+  const std::string& layer() const { return layer_; }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string path_, layer_, message_;
+};
+
+namespace detail {
+
+// The shape after layer L (at 1-based Position) given its input In. With Report, a layer
+// that can't take In instantiates its check_input, whose static_assert is the compiler's
+// first error; the chain then carries InvalidShape so that no further errors pile up.
+template <bool Report, int Position, class L, class In>
+constexpr auto next_shape() {
+  if constexpr (std::is_same_v<In, InvalidShape>) {
+    return hana::type_c<InvalidShape>;
+  } else if constexpr (L::template accepts<In>) {
+    return hana::type_c<typename L::template output<In>>;
+  } else {
+    if constexpr (Report) static_cast<void>(sizeof(typename L::template check_input<at_position<Position>, In>));
+    return hana::type_c<InvalidShape>;
+  }
+}
+
+// hana::tuple of hana::type<Shape>: the network input, then each layer's output.
+template <bool Report, class In, class... Layers>
+constexpr auto shape_chain() {
+  return hana::fold_left(hana::make_tuple(hana::type_c<Layers>...), hana::make_tuple(hana::type_c<In>),
+                         [](auto shapes, auto layer) {
+                           using L = typename decltype(layer)::type;
+                           using Current = typename decltype(+hana::back(shapes))::type;
+                           constexpr int position = decltype(hana::length(shapes))::value;
+                           return hana::append(shapes, next_shape<Report, position, L, Current>());
+                         });
+}
+
+template <bool Report, class In, class... Layers>
+using chain_output = typename decltype(+hana::back(shape_chain<Report, In, Layers...>()))::type;
+
+}  // namespace detail
+
+template <class... Layers>
+struct Sequential;
+
+template <class L> inline constexpr bool is_sequential = false;
+template <class... Layers> inline constexpr bool is_sequential<Sequential<Layers...>> = true;
+
+template <class... Layers>
+struct Sequential {
+  static_assert(sizeof...(Layers) >= 1, "Sequential<...>: give at least one layer");
+  static constexpr std::size_t size = sizeof...(Layers);
+
+  template <std::size_t I>
+  using layer = typename decltype(+hana::at_c<I>(hana::tuple_t<Layers...>))::type;
+
+  static std::string name() {
+    std::string inner;
+    ((inner += (inner.empty() ? "" : ", ") + Layers::name()), ...);
+    return "Sequential<" + inner + ">";
+  }
+
+  template <class In>
+  static constexpr bool accepts = !std::is_same_v<detail::chain_output<false, In, Layers...>, InvalidShape>;
+  template <class In>
+  using output = detail::chain_output<true, In, Layers...>;
+  // Reached from an enclosing Sequential: reports the inner layer that fails.
+  template <class Where, class In>
+  struct check_input {
+    static_assert(sizeof(detail::chain_output<true, In, Layers...>) > 0);
+  };
+
+  // The shape entering layer I (I == size: the output).
+  template <class In, std::size_t I>
+  using shape_at = typename decltype(+hana::at_c<I>(detail::shape_chain<true, In, Layers...>()))::type;
+
+  template <class In>
+  static constexpr long parameter_count = [] {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (0L + ... + layer<I>::template parameter_count<shape_at<In, I>>);
+    }(std::index_sequence_for<Layers...>{});
+  }();
+  template <class In>
+  static constexpr long flops = [] {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (0L + ... + layer<I>::template flops<shape_at<In, I>>);
+    }(std::index_sequence_for<Layers...>{});
+  }();
+
+  template <class In, class B>
+  class Runtime {
+    template <class Indices> struct runtimes;
+    template <std::size_t... I> struct runtimes<std::index_sequence<I...>> {
+      using type = std::tuple<typename layer<I>::template Runtime<shape_at<In, I>, B>...>;
+    };
+
+   public:
+    using Tensor = typename B::Tensor;
+
+    void initialize(Rng& rng) {
+      std::apply([&](auto&... layers) { (layers.initialize(rng), ...); }, layers_);
+    }
+
+    const Tensor& forward(const Tensor& x, Context<B>& context) {
+      const Tensor* current = &x;
+      each([&]<std::size_t I>(auto& layer) {
+        guarded<I>([&] { current = &layer.forward(*current, context); });
+      });
+      return *current;
+    }
+
+    // Runs the layers' backward in reverse; the first layer computes its input gradient
+    // only when want_dx (a network's input rarely needs one).
+    const Tensor* backward(const Tensor& dy, Context<B>& context, bool want_dx) {
+      const Tensor* gradient = &dy;
+      each_reversed([&]<std::size_t I>(auto& layer) {
+        guarded<I>([&] { gradient = layer.backward(*gradient, context, I > 0 || want_dx); });
+      });
+      return gradient;
+    }
+
+    // Names are "<position>.<name>", counting from 0, as PyTorch's nn.Sequential.
+    void collect(ParameterList<B>& list, const std::string& prefix) {
+      each([&]<std::size_t I>(auto& layer) { layer.collect(list, prefix + std::to_string(I) + "."); });
+    }
+
+    template <std::size_t I>
+    auto& get() { return std::get<I>(layers_); }
+
+   private:
+    template <class F>
+    void each(F&& f) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (f.template operator()<I>(std::get<I>(layers_)), ...);
+      }(std::index_sequence_for<Layers...>{});
+    }
+    template <class F>
+    void each_reversed(F&& f) {
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (f.template operator()<size - 1 - I>(std::get<size - 1 - I>(layers_)), ...);
+      }(std::index_sequence_for<Layers...>{});
+    }
+    // Failures inside layer I come out naming its path and type; nested Sequentials prepend
+    // their own position.
+    template <std::size_t I, class F>
+    static void guarded(F&& f) {
+      try {
+        f();
+      } catch (const LayerError& e) {
+        throw LayerError(std::to_string(I) + "." + e.path(), e.layer(), e.message());
+      } catch (const std::exception& e) {
+        throw LayerError(std::to_string(I), layer<I>::name(), e.what());
+      }
+    }
+
+    typename runtimes<std::index_sequence_for<Layers...>>::type layers_;
+  };
+};
+
+}  // namespace ctnn
