@@ -43,7 +43,7 @@ struct CifarFormat {
   const char* name;              // "cifar10" or "cifar100", for messages
   std::size_t label_bytes;       // 1 or 2
   std::array<int, 2> label_limit;  // bound for label byte 0 and 1
-  std::size_t record_bytes() const noexcept { return label_bytes + cifar_image_bytes; }
+  constexpr std::size_t record_bytes() const noexcept { return label_bytes + cifar_image_bytes; }
 };
 inline constexpr CifarFormat cifar10_format{"cifar10", 1, {10, 0}};
 inline constexpr CifarFormat cifar100_format{"cifar100", 2, {20, 100}};

@@ -66,6 +66,18 @@ struct GeoStep {
   bool resample = false;
   AxisMap axis;       // !resample
   double a[6] = {};   // resample: x_in = a0 x + a1 y + a2, y_in = a3 x + a4 y + a5
+
+  static GeoStep exact(ImageShape in, ImageShape out, AxisMap m) noexcept {
+    GeoStep s;
+    s.in = in, s.out = out, s.axis = m;
+    return s;
+  }
+  static GeoStep affine(ImageShape in, ImageShape out, const double (&a)[6]) noexcept {
+    GeoStep s;
+    s.in = in, s.out = out, s.resample = true;
+    for (int i = 0; i < 6; ++i) s.a[i] = a[i];
+    return s;
+  }
 };
 
 // torchvision 0.14's bilinear rule with fill 0 (F.rotate/F.affine on tensors): grid_sample with
@@ -77,10 +89,11 @@ struct BilinearTaps {
   float w[4];  // (x0,y0) (x0+1,y0) (x0,y0+1) (x0+1,y0+1)
 };
 inline BilinearTaps bilinear_taps(float px, float py) noexcept {
-  // floor() for the range that matters: any position < -1 has no tap inside an image, and the
-  // offset keeps the truncation exact above -1024 (conversion of a positive float truncates).
-  const int x0 = static_cast<int>(px + 1024.0f) - 1024;
-  const int y0 = static_cast<int>(py + 1024.0f) - 1024;
+  // floor(), exactly and without a libm call: truncate, then step down for negative fractions.
+  // (Positions are a few image sizes at most, far inside int's range.)
+  int x0 = static_cast<int>(px), y0 = static_cast<int>(py);
+  x0 -= static_cast<float>(x0) > px;
+  y0 -= static_cast<float>(y0) > py;
   const float fx = px - static_cast<float>(x0), fy = py - static_cast<float>(y0);
   return {x0, y0, {(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy}};
 }
