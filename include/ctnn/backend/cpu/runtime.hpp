@@ -87,7 +87,10 @@ class Buffer {
   const float* data() const { return values_.data(); }
   std::span<float> host() { return values_; }
   std::span<const float> host() const { return values_; }
+  // assign / to_vector move values between host and the buffer on every backend (a GPU
+  // buffer has no host()); use them in backend-generic code such as checkpoints.
   void assign(std::span<const float> values) { values_.assign(values.begin(), values.end()); }
+  std::vector<float> to_vector() const { return values_; }
 
   // A oneDNN view of these floats with the given plain layout.
   memory as(const Dims& dims, Format format) const {
