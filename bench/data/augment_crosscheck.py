@@ -26,4 +26,6 @@ for k, (i, j, flip, angle) in enumerate(cases):
     worst = max(worst, d)
     print(f'crop ({i},{j}) flip {flip} angle {angle:7.3f}: max |torchvision - ctnn| = {d:.2e}')
 print(f'worst {worst:.2e}')
-sys.exit(0 if worst < 1e-4 else 1)
+# Both sample in float32; near a border a position a few 1e-7 px apart moves weight between an
+# inside and an outside tap, so allow 1e-3 (a quarter of a grey level).
+sys.exit(0 if worst < 1e-3 else 1)
