@@ -1,5 +1,8 @@
-// The umbrella header: every layer, Sequential, Model, losses and optimizers, plus the CPU
-// backend when oneDNN is available (link ctnn::cpu).
+// The umbrella header: every layer, Sequential, Model, losses and optimizers, plus a backend:
+// the CUDA one in a translation unit compiled by nvcc (link ctnn::cuda), the oneDNN CPU one
+// elsewhere when oneDNN is installed (link ctnn::cpu). nvcc 13 stops with an internal error
+// on oneDNN's dnnl.hpp in C++20 mode, so a program that uses both keeps its CPU code in a
+// .cpp and its CUDA code in a .cu file.
 #pragma once
 #include "ctnn/core/shape.hpp"
 #include "ctnn/layers/activation.hpp"
@@ -14,6 +17,8 @@
 #include "ctnn/optim/adam.hpp"
 #include "ctnn/optim/sgd.hpp"
 #include "ctnn/sequential.hpp"
-#if defined(CTNN_HAS_CPU_BACKEND) || __has_include(<oneapi/dnnl/dnnl.hpp>)
+#if defined(__CUDACC__)
+#include "ctnn/backend/cuda.hpp"
+#elif defined(CTNN_HAS_CPU_BACKEND) || __has_include(<oneapi/dnnl/dnnl.hpp>)
 #include "ctnn/backend/cpu.hpp"
 #endif

@@ -1,0 +1,431 @@
+// The CUDA backend: cuDNN for convolution, batch norm, pooling, ReLU and softmax; cuBLAS for
+// Linear; small kernels for dropout, the loss gradient and the optimizer updates. `Cuda` is
+// the backend tag a Model takes; its static functions mirror the Cpu backend's, so every
+// layer header runs unchanged on the GPU.
+//
+// Tensors are plain NCHW fp32 on the device. All work is queued on one stream; the host waits
+// only where a value must come back (the loss, to_host). Convolution algorithms are chosen
+// once per layer and input shape with cudnnFind*, and one workspace is shared by all layers.
+// A translation unit that includes this header must be compiled by nvcc.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "ctnn/backend/cuda/kernels.cuh"  // dropout, cross_entropy, adam, ...
+#include "ctnn/backend/cuda/runtime.cuh"  // runtime(), Tensor, Buffer, descriptors, CTNN_CUDA_CHECK
+#include "ctnn/core/error.hpp"            // Error
+#include "ctnn/core/mode.hpp"             // Mode
+#include "ctnn/core/op_specs.hpp"         // ConvSpec, PoolSpec, ...
+#include "ctnn/core/rng.hpp"              // Rng
+
+namespace ctnn {
+
+struct Cuda {
+  using Tensor = cuda::Tensor;
+  using Buffer = cuda::Buffer;
+  static constexpr const char* name = "cuda";
+
+  // Upper bound on the workspace a convolution algorithm may use.
+  static constexpr std::size_t workspace_limit = std::size_t{512} << 20;
+
+  // --- moving data in and out ------------------------------------------------------------
+  static void from_host(Tensor& t, std::span<const float> values, const std::vector<std::int64_t>& dims) {
+    t.ensure(dims);
+    if (values.size() != t.count())
+      throw Error(fmt::format("cuda from_host: {} values for a tensor of {}", values.size(), t.count()));
+    auto& rt = cuda::runtime();
+    CTNN_CUDA_CHECK(cudaMemcpyAsync(t.data(), values.data(), values.size() * sizeof(float), cudaMemcpyHostToDevice,
+                                    rt.stream));
+    CTNN_CUDA_CHECK(cudaStreamSynchronize(rt.stream));  // the caller may free `values` on return
+  }
+  static std::vector<float> to_host(const Tensor& t) {
+    std::vector<float> out(t.count());
+    auto& rt = cuda::runtime();
+    CTNN_CUDA_CHECK(cudaMemcpyAsync(out.data(), t.data(), out.size() * sizeof(float), cudaMemcpyDeviceToHost, rt.stream));
+    CTNN_CUDA_CHECK(cudaStreamSynchronize(rt.stream));
+    return out;
+  }
+  static void synchronize() { CTNN_CUDA_CHECK(cudaStreamSynchronize(cuda::runtime().stream)); }
+
+  // --- convolution -------------------------------------------------------------------------
+  struct ConvState {
+    cuda::Dims built_for;
+    cuda::TensorDescriptor x_desc, y_desc, bias_desc;
+    cuda::FilterDescriptor w_desc;
+    cuda::ConvolutionDescriptor conv;
+    cudnnConvolutionFwdAlgo_t forward_algo{};
+    cudnnConvolutionBwdDataAlgo_t backward_data_algo{};
+    cudnnConvolutionBwdFilterAlgo_t backward_filter_algo{};
+    std::size_t forward_workspace = 0, backward_data_workspace = 0, backward_filter_workspace = 0;
+    bool forward_chosen = false, backward_chosen = false;
+  };
+
+  static void conv_build(ConvState& st, const ConvSpec& s, const Tensor& x) {
+    const int n = static_cast<int>(x.batch());
+    cuda::describe(st.x_desc, x.dims());
+    cuda::describe(st.y_desc, {n, s.out_channels, s.out_height, s.out_width});
+    cuda::describe(st.bias_desc, {1, s.out_channels, 1, 1});
+    CTNN_CUDA_CHECK(cudnnSetFilter4dDescriptor(st.w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, s.out_channels,
+                                               s.in_channels / s.groups, s.kernel, s.kernel));
+    CTNN_CUDA_CHECK(cudnnSetConvolution2dDescriptor(st.conv, s.pad, s.pad, s.stride, s.stride, 1, 1,
+                                                    CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CTNN_CUDA_CHECK(cudnnSetConvolutionGroupCount(st.conv, s.groups));
+    // Default math lets cuDNN use TF32 tensor cores for fp32, as PyTorch does for convolutions.
+    CTNN_CUDA_CHECK(cudnnSetConvolutionMathType(st.conv, CUDNN_DEFAULT_MATH));
+    int on = 0, oc = 0, oh = 0, ow = 0;
+    CTNN_CUDA_CHECK(cudnnGetConvolution2dForwardOutputDim(st.conv, st.x_desc, st.w_desc, &on, &oc, &oh, &ow));
+    if (oh != s.out_height || ow != s.out_width)
+      throw Error(fmt::format("cuDNN computes a {}x{} output where ctnn expects {}x{}", oh, ow, s.out_height,
+                              s.out_width));
+    st.built_for = x.dims();
+    st.forward_chosen = st.backward_chosen = false;
+  }
+
+  static void conv_forward(ConvState& st, const ConvSpec& s, const Tensor& x, const Buffer& w, const Buffer& b,
+                           Tensor& y, Mode) {
+    auto& rt = cuda::runtime();
+    if (st.built_for != x.dims()) conv_build(st, s, x);
+    y.ensure({x.batch(), s.out_channels, s.out_height, s.out_width});
+    if (!st.forward_chosen) {
+      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+      int found = 0;
+      CTNN_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
+          rt.cudnn, st.x_desc, x.data(), st.w_desc, w.data(), st.conv, st.y_desc, y.data(),
+          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, rt.workspace_of(workspace_limit), workspace_limit));
+      const auto* best = first_usable(perf, found, "cudnnFindConvolutionForwardAlgorithmEx");
+      st.forward_algo = best->algo;
+      st.forward_workspace = best->memory;
+      st.forward_chosen = true;
+    }
+    CTNN_CUDA_CHECK(cudnnConvolutionForward(rt.cudnn, &cuda::one, st.x_desc, x.data(), st.w_desc, w.data(), st.conv,
+                                            st.forward_algo, rt.workspace_of(st.forward_workspace),
+                                            st.forward_workspace, &cuda::zero, st.y_desc, y.data()));
+    CTNN_CUDA_CHECK(cudnnAddTensor(rt.cudnn, &cuda::one, st.bias_desc, b.data(), &cuda::one, st.y_desc, y.data()));
+  }
+
+  static void conv_backward(ConvState& st, const ConvSpec&, const Tensor& x, const Tensor& dy, const Buffer& w,
+                            Buffer& dw, Buffer& db, Tensor* dx) {
+    auto& rt = cuda::runtime();
+    if (dx) dx->ensure(x.dims());
+    if (!st.backward_chosen) {
+      // Choosing needs somewhere to write dx even when it isn't wanted; dw serves for filters.
+      Tensor scratch;
+      Tensor& target = dx ? *dx : scratch;
+      if (!dx) scratch.ensure(x.dims());
+      cudnnConvolutionBwdDataAlgoPerf_t data_perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      cudnnConvolutionBwdFilterAlgoPerf_t filter_perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+      int found = 0;
+      CTNN_CUDA_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(
+          rt.cudnn, st.w_desc, w.data(), st.y_desc, dy.data(), st.conv, st.x_desc, target.data(),
+          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &found, data_perf, rt.workspace_of(workspace_limit), workspace_limit));
+      const auto* data_best = first_usable(data_perf, found, "cudnnFindConvolutionBackwardDataAlgorithmEx");
+      CTNN_CUDA_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
+          rt.cudnn, st.x_desc, x.data(), st.y_desc, dy.data(), st.conv, st.w_desc, dw.data(),
+          CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found, filter_perf, rt.workspace_of(workspace_limit),
+          workspace_limit));
+      const auto* filter_best = first_usable(filter_perf, found, "cudnnFindConvolutionBackwardFilterAlgorithmEx");
+      st.backward_data_algo = data_best->algo;
+      st.backward_data_workspace = data_best->memory;
+      st.backward_filter_algo = filter_best->algo;
+      st.backward_filter_workspace = filter_best->memory;
+      st.backward_chosen = true;
+    }
+    CTNN_CUDA_CHECK(cudnnConvolutionBackwardBias(rt.cudnn, &cuda::one, st.y_desc, dy.data(), &cuda::zero,
+                                                 st.bias_desc, db.data()));
+    CTNN_CUDA_CHECK(cudnnConvolutionBackwardFilter(rt.cudnn, &cuda::one, st.x_desc, x.data(), st.y_desc, dy.data(),
+                                                   st.conv, st.backward_filter_algo,
+                                                   rt.workspace_of(st.backward_filter_workspace),
+                                                   st.backward_filter_workspace, &cuda::zero, st.w_desc, dw.data()));
+    if (!dx) return;
+    CTNN_CUDA_CHECK(cudnnConvolutionBackwardData(rt.cudnn, &cuda::one, st.w_desc, w.data(), st.y_desc, dy.data(),
+                                                 st.conv, st.backward_data_algo,
+                                                 rt.workspace_of(st.backward_data_workspace),
+                                                 st.backward_data_workspace, &cuda::zero, st.x_desc, dx->data()));
+  }
+
+  // --- batch normalisation -----------------------------------------------------------------
+  struct BatchNormState {
+    cuda::Dims built_for;
+    cuda::TensorDescriptor x_desc, parameter_desc;
+    Buffer saved_mean, saved_inverse_std;
+    Mode last_mode = Mode::train;
+  };
+
+  static void batch_norm_build(BatchNormState& st, const BatchNormSpec& s, const Tensor& x) {
+    cuda::describe(st.x_desc, x.dims());
+    CTNN_CUDA_CHECK(cudnnDeriveBNTensorDescriptor(st.parameter_desc, st.x_desc, CUDNN_BATCHNORM_SPATIAL));
+    st.saved_mean = Buffer(static_cast<std::size_t>(s.channels));
+    st.saved_inverse_std = Buffer(static_cast<std::size_t>(s.channels));
+    st.built_for = x.dims();
+  }
+
+  // cuDNN updates the running statistics with the unbiased batch variance, as PyTorch does.
+  static void batch_norm_forward(BatchNormState& st, const BatchNormSpec& s, const Tensor& x, const Buffer& gamma,
+                                 const Buffer& beta, Buffer& running_mean, Buffer& running_var, Tensor& y, Mode mode) {
+    auto& rt = cuda::runtime();
+    if (st.built_for != x.dims()) batch_norm_build(st, s, x);
+    y.ensure(x.dims());
+    st.last_mode = mode;
+    if (mode == Mode::train) {
+      CTNN_CUDA_CHECK(cudnnBatchNormalizationForwardTraining(
+          rt.cudnn, CUDNN_BATCHNORM_SPATIAL, &cuda::one, &cuda::zero, st.x_desc, x.data(), st.x_desc, y.data(),
+          st.parameter_desc, gamma.data(), beta.data(), s.momentum, running_mean.data(), running_var.data(), s.eps,
+          st.saved_mean.data(), st.saved_inverse_std.data()));
+    } else {
+      CTNN_CUDA_CHECK(cudnnBatchNormalizationForwardInference(
+          rt.cudnn, CUDNN_BATCHNORM_SPATIAL, &cuda::one, &cuda::zero, st.x_desc, x.data(), st.x_desc, y.data(),
+          st.parameter_desc, gamma.data(), beta.data(), running_mean.data(), running_var.data(), s.eps));
+    }
+  }
+
+  static void batch_norm_backward(BatchNormState& st, const BatchNormSpec& s, const Tensor& x, const Tensor& dy,
+                                  const Buffer& gamma, const Buffer&, const Buffer& running_mean,
+                                  const Buffer& running_var, Buffer& dgamma, Buffer& dbeta, Tensor& dx) {
+    auto& rt = cuda::runtime();
+    dx.ensure(x.dims());
+    if (st.last_mode == Mode::train) {
+      CTNN_CUDA_CHECK(cudnnBatchNormalizationBackward(
+          rt.cudnn, CUDNN_BATCHNORM_SPATIAL, &cuda::one, &cuda::zero, &cuda::one, &cuda::zero, st.x_desc, x.data(),
+          st.x_desc, dy.data(), st.x_desc, dx.data(), st.parameter_desc, gamma.data(), dgamma.data(), dbeta.data(),
+          s.eps, st.saved_mean.data(), st.saved_inverse_std.data()));
+      return;
+    }
+    // No cuDNN call back-propagates through fixed statistics: one small kernel does.
+    const auto& d = x.dims();
+    const int plane = static_cast<int>(d[2] * d[3]);
+    cuda::kernels::batch_norm_backward_fixed<<<s.channels, cuda::kernels::threads, 0, rt.stream>>>(
+        x.data(), dy.data(), gamma.data(), running_mean.data(), running_var.data(), s.eps, dx.data(), dgamma.data(),
+        dbeta.data(), static_cast<int>(d[0]), s.channels, plane);
+    CTNN_CUDA_CHECK(cudaGetLastError());
+  }
+
+  // --- ReLU --------------------------------------------------------------------------------
+  struct ReluState {
+    cuda::Dims built_for;
+    cuda::TensorDescriptor desc;
+    cuda::ActivationDescriptor activation;
+    const float* output = nullptr;
+  };
+
+  static void relu_forward(ReluState& st, const Tensor& x, Tensor& y) {
+    auto& rt = cuda::runtime();
+    if (st.built_for != x.dims()) {
+      cuda::describe(st.desc, x.dims());
+      CTNN_CUDA_CHECK(cudnnSetActivationDescriptor(st.activation, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+      st.built_for = x.dims();
+    }
+    y.ensure(x.dims());
+    CTNN_CUDA_CHECK(cudnnActivationForward(rt.cudnn, st.activation, &cuda::one, st.desc, x.data(), &cuda::zero,
+                                           st.desc, y.data()));
+    st.output = y.data();
+  }
+
+  static void relu_backward(ReluState& st, const Tensor& x, const Tensor& dy, Tensor& dx) {
+    dx.ensure(x.dims());
+    CTNN_CUDA_CHECK(cudnnActivationBackward(cuda::runtime().cudnn, st.activation, &cuda::one, st.desc, st.output,
+                                            st.desc, dy.data(), st.desc, x.data(), &cuda::zero, st.desc, dx.data()));
+  }
+
+  // --- pooling -----------------------------------------------------------------------------
+  struct PoolState {
+    cuda::Dims built_for;
+    cuda::TensorDescriptor x_desc, y_desc;
+    cuda::PoolingDescriptor pooling;
+    const Tensor* input = nullptr;
+    const Tensor* output = nullptr;
+    Mode last_mode = Mode::train;
+  };
+
+  static void pool_forward(PoolState& st, const PoolSpec& s, const Tensor& x, Tensor& y, Mode mode) {
+    auto& rt = cuda::runtime();
+    const cuda::Dims out{x.batch(), s.channels, s.out_height, s.out_width};
+    if (st.built_for != x.dims()) {
+      cuda::describe(st.x_desc, x.dims());
+      cuda::describe(st.y_desc, out);
+      const auto kind = s.kind == PoolKind::max ? CUDNN_POOLING_MAX : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+      CTNN_CUDA_CHECK(cudnnSetPooling2dDescriptor(st.pooling, kind, CUDNN_NOT_PROPAGATE_NAN, s.kernel_h, s.kernel_w,
+                                                  0, 0, s.stride_h, s.stride_w));
+      st.built_for = x.dims();
+    }
+    y.ensure(out);
+    CTNN_CUDA_CHECK(cudnnPoolingForward(rt.cudnn, st.pooling, &cuda::one, st.x_desc, x.data(), &cuda::zero, st.y_desc,
+                                        y.data()));
+    st.input = &x;
+    st.output = &y;
+    st.last_mode = mode;
+  }
+
+  static void pool_backward(PoolState& st, const PoolSpec&, const Tensor& dy, Tensor& dx) {
+    if (st.last_mode != Mode::train)
+      throw Error("pooling backward: the last forward ran in eval mode; run forward in train mode first");
+    dx.ensure(st.input->dims());
+    CTNN_CUDA_CHECK(cudnnPoolingBackward(cuda::runtime().cudnn, st.pooling, &cuda::one, st.y_desc, st.output->data(),
+                                         st.y_desc, dy.data(), st.x_desc, st.input->data(), &cuda::zero, st.x_desc,
+                                         dx.data()));
+  }
+
+  // --- dropout: the mask is a hash of (seed, index), recomputed in backward -----------------
+  struct DropoutState {
+    std::uint64_t seed = 0;
+    std::uint32_t threshold = 0;
+    float keep_scale = 1;
+  };
+
+  static void dropout_forward(DropoutState& st, float p, const Tensor& x, Tensor& y, Rng& rng) {
+    y.ensure(x.dims());
+    st.seed = rng.next_u64();
+    st.threshold = static_cast<std::uint32_t>(static_cast<double>(p) * (1u << 24));
+    st.keep_scale = 1.0f / (1.0f - p);
+    launch_dropout(st, x, y);
+  }
+
+  static void dropout_backward(DropoutState& st, const Tensor& dy, Tensor& dx, const Tensor& x) {
+    dx.ensure(x.dims());
+    launch_dropout(st, dy, dx);
+  }
+
+  // --- flatten: NCHW is already N x (C*H*W) in memory; a copy keeps each layer's tensors its own
+  struct FlattenState {
+    cuda::Dims input_dims;
+  };
+
+  static void flatten_forward(FlattenState& st, const Tensor& x, Tensor& y) {
+    const auto& d = x.dims();
+    st.input_dims = d;
+    y.ensure({d[0], d[1] * d[2] * d[3]});
+    copy(x, y);
+  }
+
+  static void flatten_backward(FlattenState& st, const Tensor& dy, Tensor& dx) {
+    dx.ensure(st.input_dims);
+    copy(dy, dx);
+  }
+
+  // --- linear (cuBLAS; row-major tensors read as transposed column-major matrices) ---------
+  struct LinearState {
+    Buffer ones;  // a column of 1s: the bias gradient is dy^T * ones
+  };
+
+  static void linear_forward(LinearState&, const LinearSpec& s, const Tensor& x, const Buffer& w, const Buffer& b,
+                             Tensor& y, Mode) {
+    auto& rt = cuda::runtime();
+    const int n = static_cast<int>(x.batch());
+    y.ensure({n, s.out_features});
+    // y^T (out x n) = W (out x in, stored row-major = in x out column-major, so op T) * x^T.
+    CTNN_CUDA_CHECK(cublasSgemm(rt.cublas, CUBLAS_OP_T, CUBLAS_OP_N, s.out_features, n, s.in_features, &cuda::one,
+                                w.data(), s.in_features, x.data(), s.in_features, &cuda::zero, y.data(),
+                                s.out_features));
+    const std::size_t count = static_cast<std::size_t>(n) * s.out_features;
+    cuda::kernels::add_bias<<<cuda::kernels::blocks_for(count), cuda::kernels::threads, 0, rt.stream>>>(
+        y.data(), b.data(), n, s.out_features);
+    CTNN_CUDA_CHECK(cudaGetLastError());
+  }
+
+  static void linear_backward(LinearState& st, const LinearSpec& s, const Tensor& x, const Tensor& dy, const Buffer& w,
+                              Buffer& dw, Buffer& db, Tensor* dx) {
+    auto& rt = cuda::runtime();
+    const int n = static_cast<int>(x.batch());
+    if (st.ones.size() != static_cast<std::size_t>(n)) st.ones.assign(std::vector<float>(n, 1.0f));
+    // dW^T (in x out) = x^T (in x n) * dy (n x out).
+    CTNN_CUDA_CHECK(cublasSgemm(rt.cublas, CUBLAS_OP_N, CUBLAS_OP_T, s.in_features, s.out_features, n, &cuda::one,
+                                x.data(), s.in_features, dy.data(), s.out_features, &cuda::zero, dw.data(),
+                                s.in_features));
+    // db (out) = dy^T (out x n) * ones (n).
+    CTNN_CUDA_CHECK(cublasSgemv(rt.cublas, CUBLAS_OP_N, s.out_features, n, &cuda::one, dy.data(), s.out_features,
+                                st.ones.data(), 1, &cuda::zero, db.data(), 1));
+    if (!dx) return;
+    dx->ensure(x.dims());
+    // dx^T (in x n) = W^T (in x out) * dy^T (out x n).
+    CTNN_CUDA_CHECK(cublasSgemm(rt.cublas, CUBLAS_OP_N, CUBLAS_OP_N, s.in_features, n, s.out_features, &cuda::one,
+                                w.data(), s.in_features, dy.data(), s.out_features, &cuda::zero, dx->data(),
+                                s.in_features));
+  }
+
+  // --- softmax cross-entropy ---------------------------------------------------------------
+  struct SoftmaxCrossEntropyState {
+    cuda::Dims built_for;
+    cuda::TensorDescriptor desc;
+    Tensor log_probabilities;
+    cuda::DeviceMemory labels, losses, counters;  // counters: correct, first bad label + 1
+  };
+
+  static LossResult softmax_cross_entropy(SoftmaxCrossEntropyState& st, const Tensor& logits,
+                                          std::span<const std::int32_t> labels, Tensor& dlogits) {
+    auto& rt = cuda::runtime();
+    const auto& d = logits.dims();
+    const int n = static_cast<int>(d[0]), classes = static_cast<int>(d[1]);
+    if (static_cast<long>(labels.size()) != n)
+      throw Error(fmt::format("softmax cross-entropy: {} labels for a batch of {}", labels.size(), n));
+    if (st.built_for != d) {
+      cuda::describe(st.desc, d);
+      st.built_for = d;
+    }
+    st.log_probabilities.ensure(d);
+    dlogits.ensure(d);
+    st.labels.reserve(n * sizeof(std::int32_t));
+    st.losses.reserve(n * sizeof(float));
+    st.counters.reserve(2 * sizeof(int));
+    CTNN_CUDA_CHECK(cudnnSoftmaxForward(rt.cudnn, CUDNN_SOFTMAX_LOG, CUDNN_SOFTMAX_MODE_INSTANCE, &cuda::one, st.desc,
+                                        logits.data(), &cuda::zero, st.desc, st.log_probabilities.data()));
+    CTNN_CUDA_CHECK(cudaMemcpyAsync(st.labels.get(), labels.data(), n * sizeof(std::int32_t), cudaMemcpyHostToDevice,
+                                    rt.stream));
+    CTNN_CUDA_CHECK(cudaMemsetAsync(st.counters.get(), 0, 2 * sizeof(int), rt.stream));
+    auto* counters = static_cast<int*>(st.counters.get());
+    cuda::kernels::cross_entropy<<<cuda::kernels::blocks_for(n), cuda::kernels::threads, 0, rt.stream>>>(
+        st.log_probabilities.data(), static_cast<const std::int32_t*>(st.labels.get()), dlogits.data(),
+        static_cast<float*>(st.losses.get()), counters, counters + 1, n, classes);
+    CTNN_CUDA_CHECK(cudaGetLastError());
+    std::vector<float> losses(n);
+    int host_counters[2] = {0, 0};
+    CTNN_CUDA_CHECK(cudaMemcpyAsync(losses.data(), st.losses.get(), n * sizeof(float), cudaMemcpyDeviceToHost, rt.stream));
+    CTNN_CUDA_CHECK(cudaMemcpyAsync(host_counters, counters, sizeof host_counters, cudaMemcpyDeviceToHost, rt.stream));
+    CTNN_CUDA_CHECK(cudaStreamSynchronize(rt.stream));
+    if (host_counters[1] != 0) {
+      const int sample = host_counters[1] - 1;
+      throw Error(fmt::format("softmax cross-entropy: label {} of sample {} is outside [0, {})", labels[sample], sample,
+                              classes));
+    }
+    double total = 0;
+    for (float l : losses) total += l;
+    return {static_cast<float>(total / n), host_counters[0]};
+  }
+
+  // --- optimizer updates -------------------------------------------------------------------
+  static void adam_update(Buffer& value, const Buffer& grad, Buffer& m, Buffer& v, const AdamStep& s) {
+    cuda::kernels::adam<<<cuda::kernels::blocks_for(value.size()), cuda::kernels::threads, 0, cuda::runtime().stream>>>(
+        value.data(), grad.data(), m.data(), v.data(), value.size(), s);
+    CTNN_CUDA_CHECK(cudaGetLastError());
+  }
+
+  static void sgd_update(Buffer& value, const Buffer& grad, Buffer& momentum, const SgdStep& s) {
+    cuda::kernels::sgd<<<cuda::kernels::blocks_for(value.size()), cuda::kernels::threads, 0, cuda::runtime().stream>>>(
+        value.data(), grad.data(), momentum.data(), value.size(), s);
+    CTNN_CUDA_CHECK(cudaGetLastError());
+  }
+
+ private:
+  template <class Perf>
+  static const Perf* first_usable(const Perf* perf, int found, const char* call) {
+    for (int i = 0; i < found; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= workspace_limit) return &perf[i];
+    throw Error(fmt::format("{}: no algorithm fits in the {} MiB workspace limit", call, workspace_limit >> 20));
+  }
+
+  static void launch_dropout(const DropoutState& st, const Tensor& in, Tensor& out) {
+    const std::size_t count = in.count();
+    cuda::kernels::dropout<<<cuda::kernels::blocks_for(count), cuda::kernels::threads, 0, cuda::runtime().stream>>>(
+        in.data(), out.data(), count, st.seed, st.threshold, st.keep_scale);
+    CTNN_CUDA_CHECK(cudaGetLastError());
+  }
+
+  static void copy(const Tensor& from, Tensor& to) {
+    CTNN_CUDA_CHECK(cudaMemcpyAsync(to.data(), from.data(), from.count() * sizeof(float), cudaMemcpyDeviceToDevice,
+                                    cuda::runtime().stream));
+  }
+};
+
+}  // namespace ctnn

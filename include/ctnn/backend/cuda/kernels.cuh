@@ -1,0 +1,110 @@
+// The few kernels no cuDNN or cuBLAS op covers: dropout, bias broadcast, the cross-entropy
+// gradient, batch norm's eval-mode backward, and the optimizer updates.
+#pragma once
+#include <cstdint>
+
+#include "ctnn/core/op_specs.hpp"  // AdamStep, SgdStep
+
+namespace ctnn::cuda::kernels {
+
+inline constexpr int threads = 256;
+inline int blocks_for(std::size_t count) { return static_cast<int>((count + threads - 1) / threads); }
+
+// A counter-based hash (splitmix64 finaliser of seed + index): each element's dropout draw
+// depends only on the seed and its index, so backward recomputes the mask instead of storing it.
+__device__ inline std::uint32_t hash24(std::uint64_t seed, std::uint64_t index) {
+  std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return static_cast<std::uint32_t>((z ^ (z >> 31)) >> 40);
+}
+
+__global__ void dropout(const float* in, float* out, std::size_t count, std::uint64_t seed, std::uint32_t threshold,
+                        float keep_scale) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < count) out[i] = hash24(seed, i) >= threshold ? in[i] * keep_scale : 0.0f;
+}
+
+// out[n, c] += bias[c] for an N x C matrix.
+__global__ void add_bias(float* out, const float* bias, int rows, int columns) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < static_cast<std::size_t>(rows) * columns) out[i] += bias[i % columns];
+}
+
+// One thread per sample: the loss term, the gradient row (softmax - one-hot) / N, and whether
+// the arg-max is the label. Labels out of range are flagged in *bad_label (first sample + 1).
+__global__ void cross_entropy(const float* log_probabilities, const std::int32_t* labels, float* grad, float* losses,
+                              int* correct, int* bad_label, int rows, int classes) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= rows) return;
+  const float* row = log_probabilities + static_cast<std::size_t>(i) * classes;
+  const int label = labels[i];
+  if (label < 0 || label >= classes) {
+    atomicCAS(bad_label, 0, i + 1);
+    losses[i] = 0;
+    for (int k = 0; k < classes; ++k) grad[i * classes + k] = 0;
+    return;
+  }
+  int best = 0;
+  for (int k = 0; k < classes; ++k) {
+    grad[i * classes + k] = (expf(row[k]) - (k == label ? 1.0f : 0.0f)) / rows;
+    if (row[k] > row[best]) best = k;
+  }
+  losses[i] = -row[label];
+  if (best == label) atomicAdd(correct, 1);
+}
+
+// Batch norm backward with fixed (running) statistics, one block per channel:
+// dx = dy * gamma / sqrt(var + eps); dgamma = sum(dy * x_hat); dbeta = sum(dy).
+__global__ void batch_norm_backward_fixed(const float* x, const float* dy, const float* gamma, const float* mean,
+                                          const float* var, float eps, float* dx, float* dgamma, float* dbeta, int n,
+                                          int channels, int plane) {
+  const int c = blockIdx.x;
+  const float inv_std = rsqrtf(var[c] + eps);
+  float sum_dy = 0, sum_dy_xhat = 0;
+  for (int i = threadIdx.x; i < n * plane; i += blockDim.x) {
+    const std::size_t at = (static_cast<std::size_t>(i / plane) * channels + c) * plane + i % plane;
+    const float xhat = (x[at] - mean[c]) * inv_std;
+    sum_dy += dy[at];
+    sum_dy_xhat += dy[at] * xhat;
+    dx[at] = dy[at] * gamma[c] * inv_std;
+  }
+  __shared__ float partial[2][threads];
+  partial[0][threadIdx.x] = sum_dy;
+  partial[1][threadIdx.x] = sum_dy_xhat;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+    if (threadIdx.x < stride) {
+      partial[0][threadIdx.x] += partial[0][threadIdx.x + stride];
+      partial[1][threadIdx.x] += partial[1][threadIdx.x + stride];
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    dbeta[c] = partial[0][0];
+    dgamma[c] = partial[1][0];
+  }
+}
+
+__global__ void adam(float* p, const float* g, float* m, float* v, std::size_t count, AdamStep s) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i >= count) return;
+  const float decay = s.decoupled_weight_decay ? 1.0f - s.lr * s.weight_decay : 1.0f;
+  const float gi = g[i] + (s.decoupled_weight_decay ? 0.0f : s.weight_decay * p[i]);
+  m[i] = s.beta1 * m[i] + (1 - s.beta1) * gi;
+  v[i] = s.beta2 * v[i] + (1 - s.beta2) * gi * gi;
+  p[i] = p[i] * decay - (s.lr / s.bias_correction1) * m[i] / (sqrtf(v[i]) / sqrtf(s.bias_correction2) + s.eps);
+}
+
+__global__ void sgd(float* p, const float* g, float* buf, std::size_t count, SgdStep s) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i >= count) return;
+  float gi = g[i] + s.weight_decay * p[i];
+  if (s.momentum != 0) {
+    buf[i] = s.first_step ? gi : s.momentum * buf[i] + (1 - s.dampening) * gi;
+    gi = s.nesterov ? gi + s.momentum * buf[i] : buf[i];
+  }
+  p[i] -= s.lr * gi;
+}
+
+}  // namespace ctnn::cuda::kernels
