@@ -28,6 +28,16 @@ struct SummaryRow {
 };
 
 namespace detail {
+template <bool IsShape, class Net, class In> struct model_output { using type = InvalidShape; };
+template <class Net, class In> struct model_output<true, Net, In> { using type = chain_output<true, In, Net>; };
+
+template <class Backend> struct NoRuntime {
+  void initialize(Rng&) {}
+  const typename Backend::Tensor& forward(const typename Backend::Tensor& x, Context<Backend>&) { return x; }
+  const typename Backend::Tensor* backward(const typename Backend::Tensor& dy, Context<Backend>&, bool) { return &dy; }
+  void collect(ParameterList<Backend>&, const std::string&) {}
+};
+
 template <class L, class In>
 void summarize(std::vector<SummaryRow>& rows, const std::string& path) {
   if constexpr (is_sequential<L>) {
@@ -50,9 +60,8 @@ class Model {
  public:
   using Network = Net;
   using InputShape = In;
-  using OutputShape = typename Net::template output<In>;  // the first shape error shows here
-  static_assert(!std::is_same_v<OutputShape, InvalidShape>,
-                "Model: the network can't take this input shape; the error above names the layer");
+  // The first shape error shows here. A bare layer is checked as a one-layer network.
+  using OutputShape = typename detail::model_output<Shape<In>, Net, In>::type;
   using Tensor = typename Backend::Tensor;
 
   static constexpr long parameter_count = Net::template parameter_count<In>;
@@ -134,7 +143,10 @@ class Model {
     else return {batch, In::features};
   }
 
-  typename Net::template Runtime<In, Backend> runtime_;
+  // After a shape error (already reported) an empty stand-in keeps further errors away.
+  using NetworkRuntime = std::conditional_t<std::is_same_v<OutputShape, InvalidShape>, detail::NoRuntime<Backend>,
+                                            typename Net::template Runtime<In, Backend>>;
+  NetworkRuntime runtime_;
   Context<Backend> context_;
   Tensor input_;
 };

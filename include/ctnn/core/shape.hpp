@@ -43,6 +43,7 @@ template <int... Dims> struct input_shape {
   static_assert(sizeof...(Dims) == 1 || sizeof...(Dims) == 3,
                 "Input<...>: give Input<Channels, Height, Width> for images or Input<Features> "
                 "for flat vectors");
+  using type = InvalidShape;  // so that the message above is the only error
 };
 template <int C, int H, int W> struct input_shape<C, H, W> { using type = Image<C, H, W>; };
 template <int N> struct input_shape<N> { using type = Features<N>; };

@@ -24,8 +24,9 @@ struct BN {
 
   template <class Where, class In>
   struct check_input {
-    static_assert(ImageShape<In>, "BN: expects an image input (Image<C, H, W>) but receives flat Features");
-    static_assert(!ImageShape<In> || detail::channels_of<In> == Channels,
+    static constexpr bool image = ImageShape<In>;
+    static_assert(image, "BN: expects an image input (Image<C, H, W>) but does not receive one");
+    static_assert(detail::channels_of<In> == (image ? Channels : detail::channels_of<In>),
                   "BN: the input's channel count differs from BN's template argument");
   };
 

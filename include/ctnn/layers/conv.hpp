@@ -39,12 +39,16 @@ struct Conv {
   // "Conv<3, 32>::check_input<at_position<2>, Image<16, 32, 32>>: ... (16 == 3)"
   template <class Where, class In>
   struct check_input {
-    static_assert(ImageShape<In>, "Conv: expects an image input (Image<C, H, W>) but receives flat Features");
-    static_assert(!ImageShape<In> || detail::channels_of<In> == InChannels,
+    // Each check compares two numbers only when the ones before it hold, so the compiler's
+    // note shows them ("the comparison reduces to '(16 == 3)'") and one mistake is one error.
+    static constexpr bool image = ImageShape<In>;
+    static_assert(image, "Conv: expects an image input (Image<C, H, W>) but does not receive one");
+    static constexpr long channels = detail::channels_of<In>;
+    static_assert(channels == (image ? InChannels : channels),
                   "Conv: the input's channel count differs from Conv's first template argument (In)");
-    static_assert(!ImageShape<In> || out_height<In> >= 1,
+    static_assert(out_height<In> >= (image ? 1 : out_height<In>),
                   "Conv: the kernel is larger than the padded input height, so the output height would be below 1");
-    static_assert(!ImageShape<In> || out_width<In> >= 1,
+    static_assert(out_width<In> >= (image && out_height<In> >= 1 ? 1 : out_width<In>),
                   "Conv: the kernel is larger than the padded input width, so the output width would be below 1");
   };
 

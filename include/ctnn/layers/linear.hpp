@@ -23,8 +23,9 @@ struct Linear {
   // "Linear<1024, 512>::check_input<at_position<5>, Features<2048>>: ... (2048 == 1024)"
   template <class Where, class In>
   struct check_input {
-    static_assert(FlatShape<In>, "Linear: expects flat Features but receives an Image; put Flatten before it");
-    static_assert(!FlatShape<In> || detail::features_of<In> == InFeatures,
+    static constexpr bool flat = FlatShape<In>;
+    static_assert(flat, "Linear: expects flat Features but receives an Image; put Flatten before it");
+    static_assert(detail::features_of<In> == (flat ? InFeatures : detail::features_of<In>),
                   "Linear: the incoming feature count differs from Linear's first template argument (In)");
   };
 

@@ -30,10 +30,11 @@ struct PoolLayer {
 
   template <class Where, class In>
   struct check_input {
-    static_assert(ImageShape<In>, "pooling: expects an image input (Image<C, H, W>) but receives flat Features");
-    static_assert(!ImageShape<In> || out_height<In> >= 1,
+    static constexpr bool image = ImageShape<In>;
+    static_assert(image, "pooling: expects an image input (Image<C, H, W>) but does not receive one");
+    static_assert(out_height<In> >= (image ? 1 : out_height<In>),
                   "pooling: the window is taller than the input, so the output height would be below 1");
-    static_assert(!ImageShape<In> || out_width<In> >= 1,
+    static_assert(out_width<In> >= (image && out_height<In> >= 1 ? 1 : out_width<In>),
                   "pooling: the window is wider than the input, so the output width would be below 1");
   };
 
