@@ -2,6 +2,7 @@
 // Every random choice in ctnn (initialisation, dropout) draws from one of these, so a seed
 // reproduces a run exactly.
 #pragma once
+#include <array>
 #include <cstdint>
 
 namespace ctnn {
@@ -32,6 +33,12 @@ class Rng {
 
   // An independent generator for a sub-task (a layer, a worker thread).
   Rng split() { return Rng(next_u64()); }
+
+  // The generator's whole state, for checkpoints: set_state(state()) continues the same stream.
+  std::array<std::uint64_t, 4> state() const { return {state_[0], state_[1], state_[2], state_[3]}; }
+  void set_state(const std::array<std::uint64_t, 4>& s) {
+    for (int i = 0; i < 4; ++i) state_[i] = s[i];
+  }
 
  private:
   static std::uint64_t splitmix64(std::uint64_t& x) {

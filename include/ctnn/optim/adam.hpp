@@ -2,10 +2,13 @@
 //   optim::Adam adam(model.parameters(), {.lr = 1e-3});  ...  adam.step();
 #pragma once
 #include <cmath>  // std::pow
+#include <string>
 #include <vector>
 
 #include "ctnn/core/op_specs.hpp"    // AdamStep
+#include "ctnn/core/error.hpp"       // Error
 #include "ctnn/core/parameters.hpp"  // ParameterList
+#include "ctnn/optim/state.hpp"      // StateList
 
 namespace ctnn::optim {
 
@@ -43,6 +46,27 @@ class Adam {
   float lr() const { return options_.lr; }
   void set_lr(float lr) { options_.lr = lr; }
   long steps() const { return steps_; }
+  const AdamOptions& options() const { return options_; }
+  std::string name() const { return options_.decoupled_weight_decay ? "adamw" : "adam"; }
+
+  // beta1, which OneCycle cycles as PyTorch does ("momentum" for Adam).
+  float momentum() const { return options_.beta1; }
+  void set_momentum(float beta1) { options_.beta1 = beta1; }
+
+  // The moments of every trainable parameter ("<param>.exp_avg", "<param>.exp_avg_sq", PyTorch's
+  // names), for checkpoints. Restoring them and set_steps() continues the same trajectory.
+  StateList<Backend> state() {
+    StateList<Backend> list;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      list.push_back({params_[i].name + ".exp_avg", params_[i].shape, &first_moment_[i]});
+      list.push_back({params_[i].name + ".exp_avg_sq", params_[i].shape, &second_moment_[i]});
+    }
+    return list;
+  }
+  void set_steps(long steps) {
+    if (steps < 0) throw Error("optim::Adam::set_steps: the step count can't be negative");
+    steps_ = steps;
+  }
 
  private:
   AdamOptions options_;

@@ -1,11 +1,13 @@
 // SGD with momentum, dampening, Nesterov and weight decay, with PyTorch's update rules:
 //   optim::Sgd sgd(model.parameters(), {.lr = 0.1f, .momentum = 0.9f, .nesterov = true});
 #pragma once
+#include <string>
 #include <vector>
 
 #include "ctnn/core/error.hpp"       // Error
 #include "ctnn/core/op_specs.hpp"    // SgdStep
 #include "ctnn/core/parameters.hpp"  // ParameterList
+#include "ctnn/optim/state.hpp"      // StateList
 
 namespace ctnn::optim {
 
@@ -41,6 +43,34 @@ class Sgd {
   float lr() const { return options_.lr; }
   void set_lr(float lr) { options_.lr = lr; }
   long steps() const { return steps_; }
+  const SgdOptions& options() const { return options_; }
+  std::string name() const { return "sgd"; }
+
+  // The momentum coefficient, which OneCycle cycles. An optimizer built without momentum has no
+  // buffers, so it can't be given momentum later.
+  float momentum() const { return options_.momentum; }
+  void set_momentum(float momentum) {
+    if (momentum != 0 && options_.momentum == 0 && !params_.empty())
+      throw Error("optim::Sgd::set_momentum: this optimizer was built with momentum 0 and has no momentum "
+                  "buffers; build it with the momentum it will use");
+    if (options_.nesterov && momentum <= 0)
+      throw Error("optim::Sgd::set_momentum: Nesterov momentum needs momentum > 0");
+    options_.momentum = momentum;
+  }
+
+  // The momentum buffers ("<param>.momentum_buffer", PyTorch's name), for checkpoints; none
+  // without momentum. Restoring them and set_steps() continues the same trajectory.
+  StateList<Backend> state() {
+    StateList<Backend> list;
+    if (options_.momentum != 0)
+      for (std::size_t i = 0; i < params_.size(); ++i)
+        list.push_back({params_[i].name + ".momentum_buffer", params_[i].shape, &momentum_[i]});
+    return list;
+  }
+  void set_steps(long steps) {
+    if (steps < 0) throw Error("optim::Sgd::set_steps: the step count can't be negative");
+    steps_ = steps;
+  }
 
  private:
   SgdOptions options_;

@@ -1,0 +1,113 @@
+// The cifar10 example's command line (CLI11): the flags, their checks and the two recipes.
+// Kept apart from main.cpp so tests can check the parsing without training anything.
+#pragma once
+#include <algorithm>  // std::reverse
+#include <cstdint>
+#include <cstdlib>  // std::getenv
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace cifar10_example {
+
+struct Options {
+  std::string data;              // CIFAR-10 folder
+  std::string recipe = "seed";   // seed | onecycle
+  int epochs = 50;
+  int batch = 128;
+  float lr = 1e-3f;              // the peak lr for onecycle
+  std::string optimizer = "adam";  // adam | adamw | sgd
+  std::string schedule = "constant";  // constant | onecycle | cosine
+  float momentum = 0.9f;         // sgd
+  bool nesterov = false;         // sgd
+  float weight_decay = 0.0f;
+  long warmup = 0;               // linear warmup steps in front of the schedule
+  std::string device = "cpu";    // cpu | cuda
+  int threads = 0;               // 0: OpenMP's default
+  int loader_threads = -1;       // -1: the loader's default
+  std::uint64_t seed = 0;
+  long train_limit = 0;          // 0: all
+  std::string history, plot, checkpoint, resume;
+  std::string progress = "auto";  // auto | bar | lines | none
+  bool synthetic = false;        // skip CIFAR-10: the synthetic data set
+  bool download = true;          // try to download CIFAR-10 when it's missing
+  double min_accuracy = 0;       // fail (exit 1) below this final test accuracy
+};
+
+inline std::string default_data_dir() {
+  const char* env = std::getenv("CTNN_CIFAR10_DIR");
+  return env && *env ? env : "data/cifar-10-batches-bin";
+}
+
+// Fills `app` with the flags, bound to `o`.
+inline void add_flags(CLI::App& app, Options& o) {
+  o.data = default_data_dir();
+  app.description(
+      "Trains the seed CNN on CIFAR-10 with the seed's recipe (crop, flip, rotation; batch 128; Adam 1e-3;\n"
+      "50 epochs), or with --recipe onecycle: SGD Nesterov 0.9, weight decay 5e-4, OneCycle to lr 0.1.\n"
+      "Without CIFAR-10 it trains a short run on a small synthetic data set.");
+  app.add_option("--data", o.data, "CIFAR-10 folder (cifar-10-batches-bin or its parent); default "
+                                   "$CTNN_CIFAR10_DIR or data/cifar-10-batches-bin")
+      ->capture_default_str();
+  app.add_option("--recipe", o.recipe, "seed: Adam 1e-3, constant; onecycle: SGD Nesterov, wd 5e-4, OneCycle max lr 0.1 "
+                                       "(flags given explicitly override the recipe)")
+      ->check(CLI::IsMember({"seed", "onecycle"}))->capture_default_str();
+  app.add_option("--epochs", o.epochs, "epochs to train")->check(CLI::Range(1, 100000))->capture_default_str();
+  app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
+  app.add_option("--lr", o.lr, "learning rate (OneCycle: the peak)")->check(CLI::Range(1e-8, 10.0))->capture_default_str();
+  app.add_option("--optimizer", o.optimizer, "adam, adamw or sgd")
+      ->check(CLI::IsMember({"adam", "adamw", "sgd"}))->capture_default_str();
+  app.add_option("--schedule", o.schedule, "constant, onecycle or cosine")
+      ->check(CLI::IsMember({"constant", "onecycle", "cosine"}))->capture_default_str();
+  app.add_option("--momentum", o.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999999))->capture_default_str();
+  app.add_flag("--nesterov,!--no-nesterov", o.nesterov, "SGD with Nesterov momentum");
+  app.add_option("--weight-decay", o.weight_decay, "weight decay (L2 for adam and sgd, decoupled for adamw)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--warmup", o.warmup, "linear warmup over this many steps")->check(CLI::Range(0L, 100000000L));
+  app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  app.add_option("--threads", o.threads, "compute threads (default: OpenMP's, from OMP_NUM_THREADS)")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--loader-threads", o.loader_threads, "augmentation threads (0: in the training thread)")
+      ->check(CLI::Range(0, 256));
+  app.add_option("--seed", o.seed, "seed of the initial weights, dropout, shuffling and augmentation")
+      ->capture_default_str();
+  app.add_option("--train-limit", o.train_limit, "train on the first N training images only (quick runs)")
+      ->check(CLI::Range(1L, 100000000L));
+  app.add_option("--history", o.history, "write the per-epoch history to this CSV file");
+  app.add_option("--plot", o.plot, "draw the loss and accuracy curves into this PNG (needs gnuplot)");
+  app.add_option("--checkpoint", o.checkpoint, "save model and optimizer state here (safetensors) after every epoch");
+  app.add_option("--resume", o.resume, "continue training from this checkpoint")->check(CLI::ExistingFile);
+  app.add_option("--progress", o.progress, "auto, bar, lines or none")
+      ->check(CLI::IsMember({"auto", "bar", "lines", "none"}))->capture_default_str();
+  app.add_flag("--synthetic", o.synthetic, "train on the synthetic data set even when CIFAR-10 is there");
+  app.add_flag("--download,!--no-download", o.download, "try to download CIFAR-10 when it is missing (default: yes)");
+  app.add_option("--min-accuracy", o.min_accuracy, "exit with status 1 when the final test accuracy is below this")
+      ->check(CLI::Range(0.0, 100.0));
+}
+
+// Applies the recipe to whatever the command line didn't set explicitly.
+inline void apply_recipe(const CLI::App& app, Options& o) {
+  if (o.recipe != "onecycle") return;
+  if (!app.count("--optimizer")) o.optimizer = "sgd";
+  if (!app.count("--lr")) o.lr = 0.1f;
+  if (!app.count("--schedule")) o.schedule = "onecycle";
+  if (!app.count("--nesterov") && !app.count("--no-nesterov")) o.nesterov = true;
+  if (!app.count("--weight-decay")) o.weight_decay = 5e-4f;
+  if (!app.count("--momentum")) o.momentum = 0.9f;
+}
+
+// Parses `args` (without the program name). Throws CLI::ParseError (CLI::CallForHelp for --help).
+inline Options parse(std::vector<std::string> args) {
+  CLI::App app{"cifar10"};
+  Options o;
+  add_flags(app, o);
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  app.parse(args);
+  apply_recipe(app, o);
+  if (o.nesterov && o.optimizer == "sgd" && o.momentum <= 0)
+    throw CLI::ValidationError("--nesterov", "Nesterov momentum needs --momentum above 0");
+  return o;
+}
+
+}  // namespace cifar10_example

@@ -1,0 +1,69 @@
+// Renders a training history as the seed's two plots side by side (training loss per batch,
+// test accuracy per epoch) into a PNG, with gnuplot when it is installed (Debian: gnuplot-nox).
+#pragma once
+#include <cstdio>   // popen, pclose
+#include <cstdlib>  // std::getenv
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <sys/wait.h>  // WIFEXITED
+#include <unistd.h>    // access
+
+#include "ctnn/train/history.hpp"  // History
+
+namespace ctnn::train {
+
+// The full path of `program` on PATH, or empty.
+inline std::string find_program(std::string_view program) {
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/bin:/bin";
+  while (!dirs.empty()) {
+    const auto colon = dirs.find(':');
+    const std::string dir(dirs.substr(0, colon));
+    dirs = colon == std::string_view::npos ? std::string_view{} : dirs.substr(colon + 1);
+    if (dir.empty()) continue;
+    const std::string candidate = dir + "/" + std::string(program);
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
+}
+
+// The gnuplot script that draws `history` into `png` (the data is inline).
+inline std::string gnuplot_script(const History& history, const std::filesystem::path& png) {
+  std::string s;
+  s += "$loss << EOD\n";
+  for (std::size_t i = 0; i < history.batch_losses.size(); ++i) s += fmt::format("{} {}\n", i + 1, history.batch_losses[i]);
+  s += "EOD\n$accuracy << EOD\n";
+  for (const auto& e : history.epochs)
+    if (e.test_accuracy == e.test_accuracy) s += fmt::format("{} {}\n", e.epoch, e.test_accuracy);
+  s += "EOD\n";
+  std::string file = png.string();
+  for (std::size_t i = 0; (i = file.find('"', i)) != std::string::npos; i += 2) file.insert(i, "\\");
+  s += fmt::format("set terminal pngcairo size 1200,400 font ',10'\nset output \"{}\"\n", file);
+  s += "set multiplot layout 1,2\nset grid\nunset key\n";
+  s += "set title 'Training Loss Curve'\nset xlabel 'Training Batch'\nset ylabel 'Loss Value'\n";
+  s += history.batch_losses.empty() ? "plot 0\n" : "plot $loss using 1:2 with lines lw 1\n";
+  s += "set title 'Test Accuracy Curve'\nset xlabel 'Epoch'\nset ylabel 'Accuracy (%)'\n";
+  s += history.epochs.empty() ? "plot 0\n" : "plot $accuracy using 1:2 with linespoints pt 7 ps 0.5\n";
+  s += "unset multiplot\nset output\n";
+  return s;
+}
+
+// Draws the plots; returns "" on success, otherwise a one-line reason (gnuplot missing or failed).
+inline std::string plot_history(const History& history, const std::filesystem::path& png) {
+  const std::string gnuplot = find_program("gnuplot");
+  if (gnuplot.empty()) return "gnuplot is not installed (Debian: apt-get install gnuplot-nox), so no plot was drawn";
+  const std::string command = fmt::format("'{}' 2>&1", gnuplot);
+  std::FILE* pipe = ::popen(command.c_str(), "w");
+  if (!pipe) return "can't start gnuplot";
+  const std::string script = gnuplot_script(history, png);
+  std::fwrite(script.data(), 1, script.size(), pipe);
+  const int status = ::pclose(pipe);
+  if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fmt::format("gnuplot failed drawing {} (exit status {})", png.string(), status);
+  return {};
+}
+
+}  // namespace ctnn::train

@@ -1,0 +1,9 @@
+// Everything in ctnn::train, plus the schedules and checkpoints it uses.
+#pragma once
+#include "ctnn/io/checkpoint.hpp"
+#include "ctnn/io/safetensors.hpp"
+#include "ctnn/schedule/schedule.hpp"
+#include "ctnn/train/history.hpp"
+#include "ctnn/train/plot.hpp"
+#include "ctnn/train/progress.hpp"
+#include "ctnn/train/trainer.hpp"
