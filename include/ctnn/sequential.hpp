@@ -120,11 +120,30 @@ struct Sequential {
     }(std::index_sequence_for<Layers...>{});
   }();
 
+  // Layer I fuses with layer I + 1 when it says it can (see layers/layer.hpp).
+  template <std::size_t I>
+  static constexpr bool fuses_next = [] {
+    if constexpr (I + 1 < size) return FusesWith<layer<I>, layer<I + 1>>;
+    else return false;
+  }();
+
+  template <std::size_t I>
+  static constexpr bool fuses_previous = [] {
+    if constexpr (I > 0) return fuses_next<I - 1>;
+    else return false;
+  }();
+
   template <class In, class B>
   class Runtime {
+    template <std::size_t I>
+    static constexpr auto runtime_for() {
+      if constexpr (fuses_previous<I>) return hana::type_c<PassThrough<B>>;
+      else if constexpr (fuses_next<I>) return hana::type_c<typename layer<I>::template FusedRuntime<shape_at<In, I>, B>>;
+      else return hana::type_c<typename layer<I>::template Runtime<shape_at<In, I>, B>>;
+    }
     template <class Indices> struct runtimes;
     template <std::size_t... I> struct runtimes<std::index_sequence<I...>> {
-      using type = std::tuple<typename layer<I>::template Runtime<shape_at<In, I>, B>...>;
+      using type = std::tuple<typename decltype(runtime_for<I>())::type...>;
     };
 
    public:

@@ -140,3 +140,38 @@ TEST_CASE("the summary lists every layer with shapes, parameters and FLOPs", "[m
     if (p.trainable()) counted += static_cast<long>(p.value->size());
   CHECK(counted == SeedModel::parameter_count);
 }
+
+TEST_CASE("BN followed by ReLU runs fused and agrees with BN and ReLU run apart", "[model][fusion]") {
+  // Identity between the two (a Sequential boundary) keeps them apart.
+  using Fused = Sequential<Conv<3, 8>, BN<8>, ReLU, Flatten, Linear<8 * 6 * 6, 4>>;
+  using Apart = Sequential<Conv<3, 8>, BN<8>, Sequential<ReLU>, Flatten, Linear<8 * 6 * 6, 4>>;
+  static_assert(Fused::fuses_next<1> && !Apart::fuses_next<1>);
+  const long batch = 5;
+  Rng rng(9);
+  std::vector<float> x(batch * 3 * 6 * 6), r(batch * 4);
+  for (auto& v : x) v = rng.uniform(-1, 1);
+  for (auto& v : r) v = rng.uniform(-1, 1);
+  for (const Mode mode : {Mode::train, Mode::eval}) {
+    Model<Fused, Input<3, 6, 6>, Cpu> fused(3);
+    Model<Apart, Input<3, 6, 6>, Cpu> apart(3);
+    if (mode == Mode::eval) {
+      fused.eval();
+      apart.eval();
+    }
+    const auto y_fused = Cpu::to_host(fused.forward(x, batch));
+    const auto y_apart = Cpu::to_host(apart.forward(x, batch));
+    for (std::size_t i = 0; i < y_fused.size(); ++i) CHECK(y_fused[i] == Approx(y_apart[i]).margin(1e-5));
+    Cpu::Tensor grad;
+    Cpu::from_host(grad, r, {batch, 4});
+    const auto dx_fused = Cpu::to_host(*fused.backward(grad, true));
+    const auto dx_apart = Cpu::to_host(*apart.backward(grad, true));
+    for (std::size_t i = 0; i < dx_fused.size(); ++i) CHECK(dx_fused[i] == Approx(dx_apart[i]).margin(1e-5));
+    auto pf = fused.parameters(), pa = apart.parameters();
+    for (std::size_t i = 0; i < pf.size(); ++i) {
+      if (!pf[i].trainable()) continue;
+      INFO(pf[i].name);
+      const auto gf = pf[i].grad->to_vector(), ga = pa[i].grad->to_vector();
+      for (std::size_t k = 0; k < gf.size(); ++k) CHECK(gf[k] == Approx(ga[k]).margin(1e-5));
+    }
+  }
+}

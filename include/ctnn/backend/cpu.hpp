@@ -124,7 +124,7 @@ struct Cpu {
   static void conv_forward(ConvState& st, const ConvSpec& s, const Tensor& x, const Buffer& w,
                            const Buffer& b, Tensor& y, Mode) {
     if (st.built_for != x.desc()) conv_build(st, s, x.desc());
-    const auto& weights = cpu::in_layout(w.as(conv_weight_dims(s), plain_weights(s)),
+    const auto weights = cpu::in_layout(w.as(conv_weight_dims(s), plain_weights(s)),
                                          st.forward_pd.weights_desc(), st.weights_forward);
     y.ensure(st.forward_pd.dst_desc());
     st.forward.execute(cpu::runtime().stream, {{DNNL_ARG_SRC, x.mem()},
@@ -137,7 +137,7 @@ struct Cpu {
   static void conv_backward(ConvState& st, const ConvSpec& s, const Tensor& x, const Tensor& dy,
                             const Buffer& w, Buffer& dw, Buffer& db, Tensor* dx) {
     auto& stream = cpu::runtime().stream;
-    const auto& diff_dst = cpu::in_layout(dy.mem(), st.forward_pd.dst_desc(), st.dy_scratch);
+    const auto diff_dst = cpu::in_layout(dy.mem(), st.forward_pd.dst_desc(), st.dy_scratch);
     st.weights_grad.ensure(st.backward_weights_pd.diff_weights_desc());
     st.backward_weights.execute(stream, {{DNNL_ARG_SRC, x.mem()},
                                          {DNNL_ARG_DIFF_DST, diff_dst},
@@ -145,7 +145,7 @@ struct Cpu {
                                          {DNNL_ARG_DIFF_BIAS, db.as({s.out_channels}, cpu::Format::a)}});
     cpu::convert(st.weights_grad.mem(), dw.as(conv_weight_dims(s), plain_weights(s)));
     if (!dx) return;
-    const auto& weights = cpu::in_layout(w.as(conv_weight_dims(s), plain_weights(s)),
+    const auto weights = cpu::in_layout(w.as(conv_weight_dims(s), plain_weights(s)),
                                          st.backward_data_pd.weights_desc(), st.weights_backward);
     dx->ensure(st.backward_data_pd.diff_src_desc());
     st.backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst},
@@ -162,6 +162,7 @@ struct Cpu {
     dnnl::batch_normalization_backward::primitive_desc backward_pd;
     dnnl::batch_normalization_backward backward;
     Buffer batch_mean, batch_variance;  // saved by the training forward for backward
+    Tensor workspace;                   // the fused ReLU's mask
     Tensor dy_scratch;
   };
 
@@ -171,7 +172,10 @@ struct Cpu {
     const auto& engine = cpu::runtime().engine;
     auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
     if (mode == Mode::eval) flags = flags | normalization_flags::use_global_stats;
-    const auto prop = mode == Mode::train ? prop_kind::forward_training : prop_kind::forward_inference;
+    if (s.fuse_relu) flags = flags | normalization_flags::fuse_norm_relu;
+    // A fused ReLU's backward needs the workspace (which elements were positive) that only a
+    // training-kind forward writes, so fused layers use it in eval mode too.
+    const auto prop = mode == Mode::train || s.fuse_relu ? prop_kind::forward_training : prop_kind::forward_inference;
     st.forward_pd = {{prop, src, s.eps, flags}, engine};
     st.forward = batch_normalization_forward(st.forward_pd);
     st.backward_pd = {{prop_kind::backward, src, src, s.eps, flags}, engine, st.forward_pd};
@@ -191,13 +195,18 @@ struct Cpu {
     const cpu::Dims c{s.channels};
     const bool train = mode == Mode::train;
     y.ensure(st.forward_pd.dst_desc());
-    st.forward.execute(cpu::runtime().stream,
-                       {{DNNL_ARG_SRC, x.mem()},
-                        {DNNL_ARG_DST, y.mem()},
-                        {DNNL_ARG_SCALE, gamma.as(c, cpu::Format::a)},
-                        {DNNL_ARG_SHIFT, beta.as(c, cpu::Format::a)},
-                        {DNNL_ARG_MEAN, (train ? st.batch_mean : running_mean).as(c, cpu::Format::a)},
-                        {DNNL_ARG_VARIANCE, (train ? st.batch_variance : running_var).as(c, cpu::Format::a)}});
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, x.mem()},
+        {DNNL_ARG_DST, y.mem()},
+        {DNNL_ARG_SCALE, gamma.as(c, cpu::Format::a)},
+        {DNNL_ARG_SHIFT, beta.as(c, cpu::Format::a)},
+        {DNNL_ARG_MEAN, (train ? st.batch_mean : running_mean).as(c, cpu::Format::a)},
+        {DNNL_ARG_VARIANCE, (train ? st.batch_variance : running_var).as(c, cpu::Format::a)}};
+    if (s.fuse_relu) {
+      st.workspace.ensure(st.forward_pd.workspace_desc());
+      args.emplace(DNNL_ARG_WORKSPACE, st.workspace.mem());
+    }
+    st.forward.execute(cpu::runtime().stream, args);
     if (!train) return;
     const auto dims = x.desc().dims();
     const double count = static_cast<double>(dims[0]) * dims[2] * dims[3];
@@ -216,18 +225,20 @@ struct Cpu {
                                   Buffer& dbeta, Tensor& dx) {
     const cpu::Dims c{s.channels};
     const bool train = st.built_mode == Mode::train;
-    const auto& diff_dst = cpu::in_layout(dy.mem(), st.backward_pd.diff_dst_desc(), st.dy_scratch);
+    const auto diff_dst = cpu::in_layout(dy.mem(), st.backward_pd.diff_dst_desc(), st.dy_scratch);
     dx.ensure(st.backward_pd.diff_src_desc());
-    st.backward.execute(cpu::runtime().stream,
-                        {{DNNL_ARG_SRC, x.mem()},
-                         {DNNL_ARG_DIFF_DST, diff_dst},
-                         {DNNL_ARG_MEAN, (train ? st.batch_mean : running_mean).as(c, cpu::Format::a)},
-                         {DNNL_ARG_VARIANCE, (train ? st.batch_variance : running_var).as(c, cpu::Format::a)},
-                         {DNNL_ARG_SCALE, gamma.as(c, cpu::Format::a)},
-                         {DNNL_ARG_SHIFT, beta.as(c, cpu::Format::a)},
-                         {DNNL_ARG_DIFF_SRC, dx.mem()},
-                         {DNNL_ARG_DIFF_SCALE, dgamma.as(c, cpu::Format::a)},
-                         {DNNL_ARG_DIFF_SHIFT, dbeta.as(c, cpu::Format::a)}});
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, x.mem()},
+        {DNNL_ARG_DIFF_DST, diff_dst},
+        {DNNL_ARG_MEAN, (train ? st.batch_mean : running_mean).as(c, cpu::Format::a)},
+        {DNNL_ARG_VARIANCE, (train ? st.batch_variance : running_var).as(c, cpu::Format::a)},
+        {DNNL_ARG_SCALE, gamma.as(c, cpu::Format::a)},
+        {DNNL_ARG_SHIFT, beta.as(c, cpu::Format::a)},
+        {DNNL_ARG_DIFF_SRC, dx.mem()},
+        {DNNL_ARG_DIFF_SCALE, dgamma.as(c, cpu::Format::a)},
+        {DNNL_ARG_DIFF_SHIFT, dbeta.as(c, cpu::Format::a)}};
+    if (s.fuse_relu) args.emplace(DNNL_ARG_WORKSPACE, st.workspace.mem());
+    st.backward.execute(cpu::runtime().stream, args);
   }
 
   // --- ReLU --------------------------------------------------------------------------------
@@ -254,7 +265,7 @@ struct Cpu {
   }
 
   static void relu_backward(ReluState& st, const Tensor& x, const Tensor& dy, Tensor& dx) {
-    const auto& diff_dst = cpu::in_layout(dy.mem(), st.built_for, st.dy_scratch);
+    const auto diff_dst = cpu::in_layout(dy.mem(), st.built_for, st.dy_scratch);
     dx.ensure(st.built_for);
     st.backward.execute(cpu::runtime().stream,
                         {{DNNL_ARG_SRC, x.mem()}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, dx.mem()}});
@@ -304,7 +315,7 @@ struct Cpu {
   static void pool_backward(PoolState& st, const PoolSpec& s, const Tensor& dy, Tensor& dx) {
     if (st.built_mode != Mode::train)
       throw Error("pooling backward: the last forward ran in eval mode; run forward in train mode first");
-    const auto& diff_dst = cpu::in_layout(dy.mem(), st.backward_pd.diff_dst_desc(), st.dy_scratch);
+    const auto diff_dst = cpu::in_layout(dy.mem(), st.backward_pd.diff_dst_desc(), st.dy_scratch);
     dx.ensure(st.backward_pd.diff_src_desc());
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, dx.mem()}};
     if (s.kind == PoolKind::max) args.emplace(DNNL_ARG_WORKSPACE, st.workspace.mem());
@@ -410,7 +421,7 @@ struct Cpu {
                               const Buffer& w, Buffer& dw, Buffer& db, Tensor* dx) {
     auto& stream = cpu::runtime().stream;
     const cpu::Dims weight_dims{s.out_features, s.in_features};
-    const auto& diff_dst = cpu::in_layout(dy.mem(), st.forward_pd.dst_desc(), st.dy_scratch);
+    const auto diff_dst = cpu::in_layout(dy.mem(), st.forward_pd.dst_desc(), st.dy_scratch);
     st.backward_weights.execute(stream, {{DNNL_ARG_SRC, x.mem()},
                                          {DNNL_ARG_DIFF_DST, diff_dst},
                                          {DNNL_ARG_DIFF_WEIGHTS, dw.as(weight_dims, cpu::Format::ab)},

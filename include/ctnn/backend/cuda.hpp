@@ -153,11 +153,15 @@ struct Cuda {
     cuda::TensorDescriptor x_desc, parameter_desc;
     Buffer saved_mean, saved_inverse_std;
     Mode last_mode = Mode::train;
+    cuda::ActivationDescriptor relu;     // the fused ReLU, applied in place on the output
+    const Tensor* output = nullptr;
+    Tensor relu_grad;                    // dy through the fused ReLU
   };
 
   static void batch_norm_build(BatchNormState& st, const BatchNormSpec& s, const Tensor& x) {
     cuda::describe(st.x_desc, x.dims());
     CTNN_CUDA_CHECK(cudnnDeriveBNTensorDescriptor(st.parameter_desc, st.x_desc, CUDNN_BATCHNORM_SPATIAL));
+    CTNN_CUDA_CHECK(cudnnSetActivationDescriptor(st.relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
     st.saved_mean = Buffer(static_cast<std::size_t>(s.channels));
     st.saved_inverse_std = Buffer(static_cast<std::size_t>(s.channels));
     st.built_for = x.dims();
@@ -180,6 +184,10 @@ struct Cuda {
           rt.cudnn, CUDNN_BATCHNORM_SPATIAL, &cuda::one, &cuda::zero, st.x_desc, x.data(), st.x_desc, y.data(),
           st.parameter_desc, gamma.data(), beta.data(), running_mean.data(), running_var.data(), s.eps));
     }
+    st.output = &y;
+    if (s.fuse_relu)
+      CTNN_CUDA_CHECK(cudnnActivationForward(rt.cudnn, st.relu, &cuda::one, st.x_desc, y.data(), &cuda::zero,
+                                             st.x_desc, y.data()));
   }
 
   static void batch_norm_backward(BatchNormState& st, const BatchNormSpec& s, const Tensor& x, const Tensor& dy,
@@ -187,10 +195,20 @@ struct Cuda {
                                   const Buffer& running_var, Buffer& dgamma, Buffer& dbeta, Tensor& dx) {
     auto& rt = cuda::runtime();
     dx.ensure(x.dims());
+    const Tensor* grad = &dy;
+    if (s.fuse_relu) {
+      st.relu_grad.ensure(dy.dims());
+      cuda::kernels::relu_backward_from_output<<<cuda::kernels::blocks_for(dy.count()), cuda::kernels::threads, 0,
+                                                 rt.stream>>>(st.output->data(), dy.data(), st.relu_grad.data(),
+                                                              dy.count());
+      CTNN_CUDA_CHECK(cudaGetLastError());
+      grad = &st.relu_grad;
+    }
+    const Tensor& dy_bn = *grad;
     if (st.last_mode == Mode::train) {
       CTNN_CUDA_CHECK(cudnnBatchNormalizationBackward(
           rt.cudnn, CUDNN_BATCHNORM_SPATIAL, &cuda::one, &cuda::zero, &cuda::one, &cuda::zero, st.x_desc, x.data(),
-          st.x_desc, dy.data(), st.x_desc, dx.data(), st.parameter_desc, gamma.data(), dgamma.data(), dbeta.data(),
+          st.x_desc, dy_bn.data(), st.x_desc, dx.data(), st.parameter_desc, gamma.data(), dgamma.data(), dbeta.data(),
           s.eps, st.saved_mean.data(), st.saved_inverse_std.data()));
       return;
     }
@@ -198,7 +216,7 @@ struct Cuda {
     const auto& d = x.dims();
     const int plane = static_cast<int>(d[2] * d[3]);
     cuda::kernels::batch_norm_backward_fixed<<<s.channels, cuda::kernels::threads, 0, rt.stream>>>(
-        x.data(), dy.data(), gamma.data(), running_mean.data(), running_var.data(), s.eps, dx.data(), dgamma.data(),
+        x.data(), dy_bn.data(), gamma.data(), running_mean.data(), running_var.data(), s.eps, dx.data(), dgamma.data(),
         dbeta.data(), static_cast<int>(d[0]), s.channels, plane);
     CTNN_CUDA_CHECK(cudaGetLastError());
   }

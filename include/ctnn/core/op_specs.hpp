@@ -13,6 +13,7 @@ struct BatchNormSpec {
   int channels;
   float eps;       // added to the variance
   float momentum;  // running = (1 - momentum) * running + momentum * batch statistic
+  bool fuse_relu = false;  // a ReLU follows: apply it in the same pass (see Sequential)
 };
 
 enum class PoolKind { max, average };

@@ -2,12 +2,14 @@
 // momentum 0.1, learnable scale and shift, running statistics for eval mode).
 #pragma once
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "ctnn/core/op_specs.hpp"  // BatchNormSpec
-#include "ctnn/layers/layer.hpp"   // the layer contract
+#include "ctnn/core/op_specs.hpp"      // BatchNormSpec
+#include "ctnn/layers/activation.hpp"  // ReLU, which BN absorbs when it follows
+#include "ctnn/layers/layer.hpp"       // the layer contract
 
 namespace ctnn {
 
@@ -34,10 +36,14 @@ struct BN {
   // Normalise (subtract, multiply) and scale-shift (multiply, add): four FLOPs an element.
   template <class In> static constexpr long flops = 4 * In::size;
 
-  template <class In, class B>
+  // BN then ReLU runs as one pass (oneDNN's fused batch norm + ReLU): one read and one write
+  // of the activation each way instead of two.
+  template <class Next> static constexpr bool fuses_with = std::is_same_v<Next, ReLU>;
+
+  template <class In, class B, bool FuseRelu = false>
   class Runtime {
    public:
-    static constexpr BatchNormSpec spec{Channels, eps, momentum};
+    static constexpr BatchNormSpec spec{Channels, eps, momentum, FuseRelu};
     using Tensor = typename B::Tensor;
 
     void initialize(Rng&) {
@@ -73,6 +79,9 @@ struct BN {
     Tensor output_, input_grad_;
     const Tensor* input_ = nullptr;
   };
+
+  template <class In, class B>
+  using FusedRuntime = Runtime<In, B, true>;
 };
 
 }  // namespace ctnn

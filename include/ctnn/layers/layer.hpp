@@ -20,6 +20,11 @@
 //       // gradient is returned when want_dx (nullptr otherwise, e.g. for the first layer)
 //   void collect(ParameterList<B>&, const std::string& prefix);  // parameters and buffers
 //
+// Fusion (optional): a layer that can absorb the layer after it declares
+//   template <class Next> static constexpr bool fuses_with;       // e.g. BN with ReLU
+//   template <class In, class B> class FusedRuntime;               // does both
+// and Sequential then runs FusedRuntime in its place and PassThrough in the next one's.
+//
 // The forward's input tensor must stay alive and unchanged until backward: in a Sequential
 // it is the previous layer's output, which is.
 #pragma once
@@ -63,6 +68,18 @@ constexpr long window_output(long extent, int kernel, int stride, int pad) {
   return padded < kernel ? 0 : (padded - kernel) / stride + 1;
 }
 }  // namespace detail
+
+template <class L, class Next>
+concept FusesWith = requires { requires L::template fuses_with<Next>; };
+
+// Stands in for a layer whose work the layer before it does (see fusion above).
+template <class B>
+struct PassThrough {
+  void initialize(Rng&) {}
+  const typename B::Tensor& forward(const typename B::Tensor& x, Context<B>&) { return x; }
+  const typename B::Tensor* backward(const typename B::Tensor& dy, Context<B>&, bool) { return &dy; }
+  void collect(ParameterList<B>&, const std::string&) {}
+};
 
 // Layers that keep the shape (ReLU, Dropout) accept any shape.
 struct ShapePreserving {

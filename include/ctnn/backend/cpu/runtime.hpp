@@ -129,7 +129,8 @@ inline void convert(memory source, memory target) {
 }
 
 // Returns `source` in the layout `wanted`, converting into `scratch` only when they differ.
-inline const memory& in_layout(const memory& source, const memory::desc& wanted, Tensor& scratch) {
+// (By value: `source` may be a temporary view, and memory objects are cheap shared handles.)
+inline memory in_layout(const memory& source, const memory::desc& wanted, Tensor& scratch) {
   if (source.get_desc() == wanted) return source;
   scratch.ensure(wanted);
   convert(source, scratch.mem());

@@ -25,6 +25,12 @@ __global__ void dropout(const float* in, float* out, std::size_t count, std::uin
   if (i < count) out[i] = hash24(seed, i) >= threshold ? in[i] * keep_scale : 0.0f;
 }
 
+// ReLU through its output: dx = dy where y > 0 (y > 0 exactly where the input was).
+__global__ void relu_backward_from_output(const float* y, const float* dy, float* dx, std::size_t count) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < count) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 // out[n, c] += bias[c] for an N x C matrix.
 __global__ void add_bias(float* out, const float* bias, int rows, int columns) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
