@@ -11,8 +11,9 @@
 
 #include "seed_net.hpp"
 
-int main() {
+int main(int, char** argv) {
   using namespace ctnn;
+  cpu::use_passive_openmp_wait(argv);  // unless the caller chose a policy
   const long batch = std::getenv("BATCH") ? std::atol(std::getenv("BATCH")) : 128;
   const int steps = std::getenv("STEPS") ? std::atoi(std::getenv("STEPS")) : 20;
   Model<bench::SeedNet, Input<3, 32, 32>, Cpu> model(0);

@@ -94,6 +94,7 @@ static DataSet make_data(int count, const std::vector<std::vector<float>>& patte
 }
 
 int main(int argc, char** argv) try {
+  cpu::use_passive_openmp_wait(argv);  // see ctnn/backend/cpu/threads.hpp
   const Options o = parse(argc, argv);
   Rng rng(static_cast<std::uint64_t>(o.seed));
   // Smooth class patterns: a few random blobs per channel.

@@ -17,6 +17,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "ctnn/backend/cpu/runtime.hpp"  // Runtime, Tensor, Buffer, in_layout
+#include "ctnn/backend/cpu/threads.hpp"  // use_passive_openmp_wait
 #include "ctnn/core/error.hpp"           // Error
 #include "ctnn/core/mode.hpp"            // Mode
 #include "ctnn/core/op_specs.hpp"        // ConvSpec, PoolSpec, ...
