@@ -21,6 +21,7 @@
 #include <algorithm>  // std::min, std::max, std::upper_bound, std::is_sorted
 #include <cmath>      // std::cos, std::pow
 #include <cstdio>     // std::sscanf
+#include <cstdlib>    // std::strtod
 #include <limits>
 #include <numbers>    // std::numbers::pi
 #include <optional>
@@ -144,42 +145,55 @@ struct ReduceOnPlateau {
   float min_lr = 0.0f;
   float eps = 1e-8f;
 
-  float at(const Progress&) const { return current_ > 0 ? current_ : lr; }
+  // What it has seen so far (public only so that the options above can be designated-
+  // initialised; restore() and state() are the way to set and read it).
+  struct Tracked {
+    float current = 0;  // 0: not started, use lr
+    double best = std::numeric_limits<double>::infinity();  // infinity: nothing seen yet
+    int bad_epochs = 0, cooldown_left = 0;
+  } tracked{};
+
+  float at(const Progress&) const { return tracked.current > 0 ? tracked.current : lr; }
 
   void end_epoch(const EpochMetrics& m) {
-    if (current_ <= 0) current_ = lr;
+    auto& t = tracked;
+    if (t.current <= 0) t.current = lr;
     const bool maximize = metric == Metric::test_accuracy || metric == Metric::train_accuracy;
     const double value = pick(m);
     if (better(value, maximize)) {
-      best_ = value;
-      bad_epochs_ = 0;
+      t.best = value;
+      t.bad_epochs = 0;
     } else {
-      ++bad_epochs_;
+      ++t.bad_epochs;
     }
-    if (cooldown_left_ > 0) {
-      --cooldown_left_;
-      bad_epochs_ = 0;
+    if (t.cooldown_left > 0) {
+      --t.cooldown_left;
+      t.bad_epochs = 0;
     }
-    if (bad_epochs_ > patience) {
-      const float reduced = std::max(current_ * factor, min_lr);
-      if (current_ - reduced > eps) current_ = reduced;
-      cooldown_left_ = cooldown;
-      bad_epochs_ = 0;
+    if (t.bad_epochs > patience) {
+      const float reduced = std::max(t.current * factor, min_lr);
+      if (t.current - reduced > eps) t.current = reduced;
+      t.cooldown_left = cooldown;
+      t.bad_epochs = 0;
     }
   }
 
   // The mutable part, for checkpoints.
-  std::string state() const { return fmt::format("{:a} {:a} {} {}", current_, best_, bad_epochs_, cooldown_left_); }
+  std::string state() const {
+    return fmt::format("{:a} {:a} {} {}", tracked.current, tracked.best, tracked.bad_epochs, tracked.cooldown_left);
+  }
   void restore(const std::string& text) {
-    float current = 0;
-    double best = 0;
-    int bad = 0, cool = 0;
-    if (std::sscanf(text.c_str(), "%a %la %d %d", &current, &best, &bad, &cool) != 4)
+    Tracked t;
+    char best[64] = {};
+    if (std::sscanf(text.c_str(), "%a %63s %d %d", &t.current, best, &t.bad_epochs, &t.cooldown_left) != 4)
       throw Error(fmt::format("schedule::ReduceOnPlateau: can't restore the state '{}'", text));
-    current_ = current, best_ = best, bad_epochs_ = bad, cooldown_left_ = cool;
+    char* end = nullptr;
+    t.best = std::strtod(best, &end);
+    if (end == best || *end != '\0')
+      throw Error(fmt::format("schedule::ReduceOnPlateau: can't restore the state '{}'", text));
+    tracked = t;
   }
 
- private:
   double pick(const EpochMetrics& m) const {
     switch (metric) {
       case Metric::test_loss: return m.has_test ? m.test_loss : m.train_loss;
@@ -190,16 +204,11 @@ struct ReduceOnPlateau {
     return m.train_loss;
   }
   bool better(double value, bool maximize) const {
-    if (!have_best()) return true;
-    if (maximize) return relative_threshold ? value > best_ * (1 + threshold) : value > best_ + threshold;
-    return relative_threshold ? value < best_ * (1 - threshold) : value < best_ - threshold;
+    const double best = tracked.best;
+    if (best == std::numeric_limits<double>::infinity()) return true;  // the first epoch
+    if (maximize) return relative_threshold ? value > best * (1 + threshold) : value > best + threshold;
+    return relative_threshold ? value < best * (1 - threshold) : value < best - threshold;
   }
-  bool have_best() const { return best_ == best_ && best_ != unset; }
-
-  static constexpr double unset = std::numeric_limits<double>::infinity();
-  float current_ = 0;  // 0: not started, use lr
-  double best_ = unset;
-  int bad_epochs_ = 0, cooldown_left_ = 0;
 };
 
 }  // namespace ctnn::schedule

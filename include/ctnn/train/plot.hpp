@@ -39,8 +39,11 @@ inline std::string gnuplot_script(const History& history, const std::filesystem:
   for (const auto& e : history.epochs)
     if (e.test_accuracy == e.test_accuracy) s += fmt::format("{} {}\n", e.epoch, e.test_accuracy);
   s += "EOD\n";
-  std::string file = png.string();
-  for (std::size_t i = 0; (i = file.find('"', i)) != std::string::npos; i += 2) file.insert(i, "\\");
+  std::string file;  // the file name as a gnuplot double-quoted string
+  for (const char c : png.string()) {
+    if (c == '"' || c == '\\') file += '\\';
+    file += c;
+  }
   s += fmt::format("set terminal pngcairo size 1200,400 font ',10'\nset output \"{}\"\n", file);
   s += "set multiplot layout 1,2\nset grid\nunset key\n";
   s += "set title 'Training Loss Curve'\nset xlabel 'Training Batch'\nset ylabel 'Loss Value'\n";

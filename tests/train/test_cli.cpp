@@ -1,0 +1,83 @@
+// The cifar10 example's command line: defaults, the recipes, and clear rejection of bad values.
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "options.hpp"  // examples/cifar10
+
+using cifar10_example::Options;
+using cifar10_example::parse;
+
+namespace {
+// The message CLI11 gives for a rejected command line.
+std::string rejection(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const CLI::ParseError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+}  // namespace
+
+TEST_CASE("the defaults are the seed's recipe", "[cli]") {
+  const Options o = parse({});
+  CHECK(o.epochs == 50);
+  CHECK(o.batch == 128);
+  CHECK(o.lr == 1e-3f);
+  CHECK(o.optimizer == "adam");
+  CHECK(o.schedule == "constant");
+  CHECK(o.device == "cpu");
+  CHECK(o.train_limit == 0);
+}
+
+TEST_CASE("the onecycle recipe sets SGD Nesterov, wd 5e-4, OneCycle to 0.1; explicit flags win", "[cli]") {
+  const Options o = parse({"--recipe", "onecycle"});
+  CHECK(o.optimizer == "sgd");
+  CHECK(o.schedule == "onecycle");
+  CHECK(o.lr == 0.1f);
+  CHECK(o.nesterov);
+  CHECK(o.momentum == 0.9f);
+  CHECK(o.weight_decay == 5e-4f);
+  const Options p = parse({"--recipe", "onecycle", "--lr", "0.05", "--no-nesterov", "--epochs", "30"});
+  CHECK(p.lr == 0.05f);
+  CHECK_FALSE(p.nesterov);
+  CHECK(p.epochs == 30);
+}
+
+TEST_CASE("values are read", "[cli]") {
+  const Options o = parse({"--data", "/x", "--epochs", "3", "--batch", "64", "--lr", "0.01", "--optimizer", "adamw",
+                           "--device", "cuda", "--threads", "2", "--seed", "7", "--train-limit", "1000", "--history",
+                           "h.csv", "--plot", "p.png", "--checkpoint", "c.safetensors"});
+  CHECK(o.data == "/x");
+  CHECK(o.epochs == 3);
+  CHECK(o.batch == 64);
+  CHECK(o.lr == 0.01f);
+  CHECK(o.optimizer == "adamw");
+  CHECK(o.device == "cuda");  // accepted here; the program says this build has no CUDA backend
+  CHECK(o.threads == 2);
+  CHECK(o.seed == 7);
+  CHECK(o.train_limit == 1000);
+  CHECK(o.history == "h.csv");
+  CHECK(o.plot == "p.png");
+  CHECK(o.checkpoint == "c.safetensors");
+}
+
+TEST_CASE("bad values are rejected, naming the flag and the value", "[cli][errors]") {
+  CHECK_THAT(rejection({"--epochs", "0"}), Catch::Contains("--epochs") && Catch::Contains("0"));
+  CHECK_THAT(rejection({"--epochs", "ten"}), Catch::Contains("--epochs") && Catch::Contains("ten"));
+  CHECK_THAT(rejection({"--batch", "-5"}), Catch::Contains("--batch"));
+  CHECK_THAT(rejection({"--lr", "0"}), Catch::Contains("--lr"));
+  CHECK_THAT(rejection({"--lr", "abc"}), Catch::Contains("--lr") && Catch::Contains("abc"));
+  CHECK_THAT(rejection({"--optimizer", "rmsprop"}), Catch::Contains("--optimizer") && Catch::Contains("rmsprop"));
+  CHECK_THAT(rejection({"--device", "tpu"}), Catch::Contains("--device") && Catch::Contains("tpu"));
+  CHECK_THAT(rejection({"--threads", "0"}), Catch::Contains("--threads"));
+  CHECK_THAT(rejection({"--train-limit", "0"}), Catch::Contains("--train-limit"));
+  CHECK_THAT(rejection({"--recipe", "fast"}), Catch::Contains("--recipe") && Catch::Contains("fast"));
+  CHECK_THAT(rejection({"--resume", "/nonexistent/ckpt.safetensors"}), Catch::Contains("--resume") &&
+                                                                          Catch::Contains("/nonexistent/ckpt.safetensors"));
+  CHECK_THAT(rejection({"--optimizer", "sgd", "--momentum", "0", "--nesterov"}), Catch::Contains("Nesterov momentum needs"));
+  CHECK_THAT(rejection({"--bogus"}), Catch::Contains("--bogus"));
+  CHECK_THAT(rejection({"--epochs"}), Catch::Contains("--epochs"));
+}

@@ -1,0 +1,363 @@
+// The trainer on a small network and a small synthetic problem: it learns, checkpoints round
+// trip bit for bit, a resumed run continues the uninterrupted run's trajectory exactly,
+// mismatched or corrupt checkpoints fail clearly, and NaN losses stop training.
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>  // setenv
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <unistd.h>  // getpid
+
+#include <catch2/catch.hpp>
+#include <ctnn/ctnn.hpp>
+#include <ctnn/data/data.hpp>
+#include <ctnn/train/train.hpp>
+
+using namespace ctnn;
+
+namespace {
+
+// Conv, BN (running statistics are buffers), pooling, dropout (draws from the model's
+// generator) and a linear layer: every kind of state a checkpoint must carry.
+using Net = Sequential<Conv<3, 8>, BN<8>, ReLU, MaxPool<2>, Dropout<0.25f>, Flatten, Linear<8 * 4 * 4, 4>>;
+using Small = Model<Net, Input<3, 8, 8>, Cpu>;
+
+// Four classes of 3x8x8 images: each class a colour and a stripe direction, plus noise.
+data::Dataset make_data(int count, std::uint64_t seed) {
+  Rng rng(seed);
+  data::Dataset d;
+  d.shape = {3, 8, 8};
+  d.pixels.resize(static_cast<std::size_t>(count) * 192);
+  for (int i = 0; i < count; ++i) {
+    const int label = static_cast<int>(rng.next_u64() % 4);
+    d.labels.push_back(label);
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 8; ++x) {
+          const float stripe = ((label < 2 ? x : y) % 2 == 0) ? 40.0f : -40.0f;
+          const float base = 60.0f + 40.0f * static_cast<float>((label + c) % 4);
+          d.pixels[static_cast<std::size_t>(i) * 192 + c * 64 + y * 8 + x] =
+              static_cast<std::uint8_t>(std::clamp(base + stripe + rng.uniform(-30, 30), 0.0f, 255.0f));
+        }
+  }
+  return d;
+}
+
+std::filesystem::path temp_dir() {
+  auto dir = std::filesystem::temp_directory_path() / ("ctnn_test_trainer_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+std::vector<std::vector<float>> snapshot(Small& model) {
+  std::vector<std::vector<float>> out;
+  for (auto& p : model.parameters()) out.emplace_back(p.value->host().begin(), p.value->host().end());
+  return out;
+}
+
+auto adam_for(Small& m) { return optim::Adam(m.parameters(), {.lr = 3e-3f}); }
+auto sgd_for(Small& m) {
+  return optim::Sgd(m.parameters(), {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = true});
+}
+
+train::FitOptions quiet(int epochs) {
+  train::FitOptions o;
+  o.epochs = epochs;
+  o.output = train::Output::quiet;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("the trainer fits a small synthetic problem to near 100% training accuracy", "[trainer]") {
+  const auto train_set = make_data(512, 1), test_set = make_data(256, 2);
+  data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 3, .threads = 0}};
+  data::Loader test_data{test_set, 64, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+  Small model(4);
+  train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+  std::vector<train::BatchInfo> batches;
+  std::vector<int> epochs_seen;
+  trainer.on_batch_end([&](const train::BatchInfo& b) { batches.push_back(b); });
+  trainer.on_epoch_end([&](const train::EpochRecord& e) { epochs_seen.push_back(e.epoch); });
+  const auto& history = trainer.fit(train_data, test_data, quiet(8));
+
+  REQUIRE(history.epochs.size() == 8);
+  CHECK(epochs_seen == std::vector<int>{1, 2, 3, 4, 5, 6, 7, 8});
+  CHECK(batches.size() == 8 * 16);
+  CHECK(history.batch_losses.size() == 8 * 16);
+  CHECK(batches.back().batch == 16);
+  CHECK(batches.back().batches == 16);
+  CHECK(batches.front().lr == Approx(3e-3));
+  CHECK(history.epochs.front().train_loss > history.epochs.back().train_loss);
+  CHECK(history.epochs.back().train_accuracy > 97.0);
+  CHECK(history.epochs.back().test_accuracy > 95.0);
+  CHECK(history.epochs.back().seconds > 0);
+  CHECK(history.epochs.back().images_per_second > 0);
+
+  // evaluate() and predict() agree with each other and with the labels.
+  const auto e = trainer.evaluate(test_data);
+  CHECK(e.samples == 256);
+  CHECK(e.accuracy == Approx(history.epochs.back().test_accuracy));
+  const auto classes = trainer.predict(test_data);
+  REQUIRE(classes.size() == 256);
+  long right = 0;
+  for (std::size_t i = 0; i < classes.size(); ++i) right += classes[i] == test_set.labels[i];
+  CHECK(right == e.correct);
+  CHECK(model.mode() == Mode::train);  // evaluate() leaves the mode as it found it
+}
+
+TEST_CASE("a checkpoint round trip is bit-exact: parameters, BN statistics, optimizer state, generator", "[trainer][checkpoint]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(128, 5);
+  data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+  Small a(1);
+  auto opt_a = sgd_for(a);
+  {
+    train::Trainer trainer{a, sgd_for(a), loss::CrossEntropy<Cpu>{}};
+    trainer.fit(train_data, quiet(2));
+    trainer.save_checkpoint(dir / "a.safetensors");
+    opt_a = trainer.optimizer();
+  }
+  Small b(99);  // different initial weights and generator
+  auto opt_b = sgd_for(b);
+  io::load_checkpoint(dir / "a.safetensors", b, opt_b);
+  CHECK(snapshot(a) == snapshot(b));  // exact equality, running statistics included
+  auto sa = opt_a.state(), sb = opt_b.state();
+  REQUIRE(sa.size() == sb.size());
+  REQUIRE(!sa.empty());
+  for (std::size_t i = 0; i < sa.size(); ++i) {
+    CHECK(sa[i].name == sb[i].name);
+    CHECK(std::vector<float>(sa[i].value->host().begin(), sa[i].value->host().end()) ==
+          std::vector<float>(sb[i].value->host().begin(), sb[i].value->host().end()));
+  }
+  CHECK(opt_b.steps() == opt_a.steps());
+  CHECK(opt_b.steps() == 8);
+  CHECK(b.context().rng.state() == a.context().rng.state());
+
+  // Weights alone: names follow the layer structure.
+  io::save_weights(dir / "w.safetensors", a, {{"note", "hi"}});
+  const auto file = io::read_safetensors(dir / "w.safetensors");
+  CHECK(file.find("0.weight"));
+  CHECK(file.find("1.running_mean"));
+  CHECK(file.at("6.weight").shape == std::vector<std::int64_t>{4, 128});
+  CHECK(file.metadata.at("note") == "hi");
+  CHECK(file.metadata.at("format") == "pt");
+  Small c(7);
+  io::load_weights(dir / "w.safetensors", c);
+  CHECK(snapshot(c) == snapshot(a));
+  io::load_weights(dir / "a.safetensors", c);  // a full checkpoint's weights, optimizer state skipped
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("resuming continues the uninterrupted run's trajectory exactly", "[trainer][checkpoint]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(160, 6), test_set = make_data(64, 7);
+  auto run = [&](auto make_optimizer, schedule::Schedule s, int stop_after, const std::filesystem::path& ckpt) {
+    data::Loader train_data{train_set, 32, data::augment::Compose{data::augment::RandomHorizontalFlip{0.5f}},
+                            {.seed = 11, .threads = 1}};
+    data::Loader test_data{test_set, 32, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+    Small model(21);
+    train::Trainer trainer{model, make_optimizer(model), loss::CrossEntropy<Cpu>{}, s};
+    if (stop_after > 0) {  // the interrupted run: a first process stops, a second one resumes
+      auto first = quiet(stop_after);
+      first.checkpoint = ckpt;
+      trainer.fit(train_data, test_data, first);
+      Small fresh(12345);
+      train::Trainer resumed{fresh, make_optimizer(fresh), loss::CrossEntropy<Cpu>{}, s};
+      resumed.resume(ckpt);
+      CHECK(resumed.epochs_done() == stop_after);
+      const auto& h = resumed.fit(train_data, test_data, quiet(3));
+      CHECK(h.epochs.size() == 3);  // the history runs on from the checkpoint's
+      return std::make_pair(snapshot(fresh), h.epochs.back().test_loss);
+    }
+    const auto& h = trainer.fit(train_data, test_data, quiet(3));
+    return std::make_pair(snapshot(model), h.epochs.back().test_loss);
+  };
+  SECTION("Adam, constant learning rate") {
+    const auto whole = run(adam_for, {}, 0, {});
+    const auto resumed = run(adam_for, {}, 2, dir / "adam.safetensors");
+    CHECK(whole.first == resumed.first);
+    CHECK(whole.second == resumed.second);
+  }
+  SECTION("SGD Nesterov with OneCycle (lr and momentum cycled per step)") {
+    const schedule::Schedule s = schedule::OneCycle{.max_lr = 0.1f, .total_steps = 3 * 5};
+    const auto whole = run(sgd_for, s, 0, {});
+    const auto resumed = run(sgd_for, s, 1, dir / "sgd.safetensors");
+    CHECK(whole.first == resumed.first);
+    CHECK(whole.second == resumed.second);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("mismatched and corrupt checkpoints give clear errors and change nothing", "[trainer][checkpoint][errors]") {
+  const auto dir = temp_dir();
+  Small model(1);
+  auto opt = adam_for(model);
+  io::save_checkpoint(dir / "good.safetensors", model, opt);
+  const auto file = io::read_safetensors(dir / "good.safetensors");
+  Small other(2);
+  auto other_opt = adam_for(other);
+  const auto before = snapshot(other);
+
+  // Rewrites the checkpoint with `change` applied to one tensor.
+  auto rewrite = [&](const std::string& path, auto change) {
+    io::SafetensorsWriter w;
+    w.metadata = file.metadata;
+    for (const auto& t : file.tensors) {
+      std::string name = t.name;
+      std::vector<std::int64_t> shape = t.shape;
+      std::vector<float> values = file.floats(t);
+      if (!change(name, shape, values)) continue;
+      w.add(name, shape, values);
+    }
+    w.write(dir / path);
+    return dir / path;
+  };
+  SECTION("a shape that differs names the tensor and both shapes") {
+    const auto p = rewrite("shape.safetensors", [](std::string& name, std::vector<std::int64_t>& shape, auto&) {
+      if (name == "6.weight") shape = {8, 64};
+      return true;
+    });
+    CHECK_THROWS_WITH(io::load_checkpoint(p, other, other_opt),
+                      Catch::Contains("tensor '6.weight' has shape [8, 64] in the file but [4, 128] in the model"));
+    CHECK_THROWS_WITH(io::load_weights(p, other), Catch::Contains("'6.weight'") && Catch::Contains("[4, 128]"));
+  }
+  SECTION("a missing tensor") {
+    const auto p = rewrite("missing.safetensors", [](std::string& name, auto&, auto&) { return name != "1.running_var"; });
+    CHECK_THROWS_WITH(io::load_weights(p, other),
+                      Catch::Contains("has no tensor '1.running_var'") && Catch::Contains("shape [8]"));
+  }
+  SECTION("a tensor the model lacks") {
+    const auto p = rewrite("extra.safetensors", [](std::string& name, auto&, auto&) {
+      if (name == "0.bias") name = "0.bais";
+      return true;
+    });
+    CHECK_THROWS_WITH(io::load_weights(p, other), Catch::Contains("has no tensor '0.bias'"));
+  }
+  SECTION("another optimizer's checkpoint") {
+    auto sgd = sgd_for(other);
+    CHECK_THROWS_WITH(io::load_checkpoint(dir / "good.safetensors", other, sgd),
+                      Catch::Contains("written with optimizer 'adam', but this run uses 'sgd'"));
+  }
+  SECTION("a truncated file") {
+    std::ifstream in(dir / "good.safetensors", std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+    std::ofstream(dir / "cut.safetensors", std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() - 10));
+    CHECK_THROWS_WITH(io::load_checkpoint(dir / "cut.safetensors", other, other_opt),
+                      Catch::Contains("cut.safetensors") && Catch::Contains("run past the data buffer"));
+  }
+  SECTION("garbage") {
+    std::ofstream(dir / "junk.safetensors", std::ios::binary) << "this is not a checkpoint at all";
+    CHECK_THROWS_WITH(io::load_weights(dir / "junk.safetensors", other), Catch::Contains("bad header length"));
+  }
+  CHECK(snapshot(other) == before);  // a failed load changes nothing
+  std::filesystem::remove_all(dir);
+}
+
+namespace {
+// Cross-entropy whose n-th call reports a NaN loss, as a diverging run would.
+struct NanOnCall {
+  using Tensor = Cpu::Tensor;
+  explicit NanOnCall(int n) : nan_call(n) {}
+  loss::CrossEntropy<Cpu> inner;
+  int calls = 0, nan_call;
+  LossResult forward(const Tensor& logits, std::span<const std::int32_t> labels) {
+    auto r = inner.forward(logits, labels);
+    if (++calls == nan_call) r.loss = std::nanf("");
+    return r;
+  }
+  const Tensor& gradient() const { return inner.gradient(); }
+};
+}  // namespace
+
+TEST_CASE("a NaN loss stops training naming epoch and batch; the last checkpoint stays intact", "[trainer][errors]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(64, 8);
+  data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+  Small model(3);
+  // Two batches per epoch and no validation: call 4 is epoch 2's second batch.
+  train::Trainer trainer{model, adam_for(model), NanOnCall{4}};
+  auto options = quiet(5);
+  options.checkpoint = dir / "last.safetensors";
+  CHECK_THROWS_AS(trainer.fit(train_data, options), train::TrainingError);
+  CHECK(trainer.epochs_done() == 1);
+  Small again(3);
+  train::Trainer second{again, adam_for(again), NanOnCall{4}};
+  CHECK_THROWS_WITH(second.fit(train_data, options), Catch::Contains("epoch 2, batch 2/2: the loss is nan") &&
+                                                         Catch::Contains("last.safetensors (epoch 1), is left as it was"));
+  // The checkpoint is epoch 1's, and loads.
+  Small loaded(0);
+  train::Trainer third{loaded, adam_for(loaded), loss::CrossEntropy<Cpu>{}};
+  third.resume(options.checkpoint);
+  CHECK(third.epochs_done() == 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("early stopping, keeping the best epoch, history CSV and plot", "[trainer]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(128, 9), test_set = make_data(64, 10);
+  data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+  data::Loader test_data{test_set, 64, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+
+  SECTION("early stopping after `patience` epochs without improvement; the best weights are saved") {
+    Small model(5);
+    train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+    auto options = quiet(20);
+    // No later epoch can beat the first by a loss of 1e9: epochs 2 and 3 don't improve.
+    options.early_stopping =
+        train::EarlyStopping{.metric = train::EarlyStopping::Metric::test_loss, .patience = 2, .min_delta = 1e9};
+    options.keep_best = true;
+    options.best_weights = dir / "best.safetensors";
+    const auto& h = trainer.fit(train_data, test_data, options);
+    CHECK(h.epochs.size() == 3);  // epoch 1 is the best; 2 and 3 don't improve
+    CHECK(std::filesystem::exists(options.best_weights));
+  }
+  SECTION("keep_best: the final parameters are those of the best test accuracy") {
+    Small model(5);
+    train::Trainer trainer{model, optim::Adam(model.parameters(), {.lr = 0.5f}), loss::CrossEntropy<Cpu>{}};
+    std::vector<std::vector<std::vector<float>>> after_epoch;
+    trainer.on_epoch_end([&](const train::EpochRecord&) { after_epoch.push_back(snapshot(model)); });
+    auto options = quiet(4);
+    options.keep_best = true;
+    const auto& h = trainer.fit(train_data, test_data, options);
+    std::size_t best = 0;
+    for (std::size_t i = 1; i < h.epochs.size(); ++i)
+      if (h.epochs[i].test_accuracy > h.epochs[best].test_accuracy) best = i;
+    CHECK(snapshot(model) == after_epoch[best]);
+  }
+  SECTION("the history CSV has the issue's columns; without gnuplot a notice, and the CSV is still written") {
+    Small model(5);
+    train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+    auto options = quiet(2);
+    options.history_csv = dir / "h.csv";
+    options.plot_png = dir / "h.png";
+    const auto empty_bin = dir / "empty-bin";
+    std::filesystem::create_directories(empty_bin);
+    const std::string saved_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", empty_bin.c_str(), 1);
+    std::FILE* notice = std::tmpfile();
+    options.out = notice;
+    trainer.fit(train_data, test_data, options);
+    ::setenv("PATH", saved_path.c_str(), 1);
+    std::rewind(notice);
+    char text[512] = {};
+    CHECK(std::fread(text, 1, sizeof text - 1, notice) > 0);
+    std::fclose(notice);
+    CHECK_THAT(std::string(text), Catch::Contains("gnuplot is not installed") && Catch::Contains("h.csv"));
+    CHECK_FALSE(std::filesystem::exists(options.plot_png));
+    std::ifstream in(options.history_csv);
+    std::string header, row1, row2;
+    std::getline(in, header), std::getline(in, row1), std::getline(in, row2);
+    CHECK(header == "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds");
+    CHECK(row1.rfind("1,", 0) == 0);
+    CHECK(row2.rfind("2,", 0) == 0);
+    const auto parsed = train::History::from_csv(trainer.history().csv());
+    CHECK(parsed.epochs.size() == 2);
+    CHECK(parsed.epochs[1].test_accuracy == Approx(trainer.history().epochs[1].test_accuracy).margin(1e-4));
+  }
+  std::filesystem::remove_all(dir);
+}
