@@ -218,7 +218,9 @@ inline Safetensors parse_safetensors(std::vector<std::uint8_t> bytes, std::strin
   file.data_start_ = 8 + static_cast<std::size_t>(header_length);
   const std::uint64_t buffer_size = data.size() - file.data_start_;
   bool have_metadata = false;
-  for (const auto& [name, value] : root.members) {
+  for (std::size_t member = 0; member < root.keys.size(); ++member) {
+    const std::string& name = root.keys[member];
+    const Json& value = root.items[member];
     for (const auto& t : file.tensors)
       if (t.name == name) format_error(src, fmt::format("tensor '{}' appears twice in the header", name));
     if (name == "__metadata__") {
@@ -226,7 +228,9 @@ inline Safetensors parse_safetensors(std::vector<std::uint8_t> bytes, std::strin
       have_metadata = true;
       if (value.kind != Json::Kind::object)
         format_error(src, fmt::format("'__metadata__' must be an object, found {}", Json::kind_name(value.kind)));
-      for (const auto& [key, text] : value.members) {
+      for (std::size_t i = 0; i < value.keys.size(); ++i) {
+        const std::string& key = value.keys[i];
+        const Json& text = value.items[i];
         if (text.kind != Json::Kind::string)
           format_error(src, fmt::format("metadata '{}' must be a string, found {}", key, Json::kind_name(text.kind)));
         if (!file.metadata.emplace(key, text.text).second)
@@ -240,7 +244,9 @@ inline Safetensors parse_safetensors(std::vector<std::uint8_t> bytes, std::strin
     TensorInfo info;
     info.name = name;
     const Json *dtype = nullptr, *shape = nullptr, *offsets = nullptr;
-    for (const auto& [key, member] : value.members) {
+    for (std::size_t i = 0; i < value.keys.size(); ++i) {
+      const std::string& key = value.keys[i];
+      const Json& member = value.items[i];
       const Json** slot = key == "dtype" ? &dtype : key == "shape" ? &shape : key == "data_offsets" ? &offsets : nullptr;
       if (!slot) continue;  // unknown fields are ignored
       if (*slot) format_error(src, fmt::format("tensor '{}': '{}' appears twice", name, key));

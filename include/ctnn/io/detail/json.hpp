@@ -19,8 +19,8 @@ struct Json {
   Kind kind = Kind::null;
   bool boolean = false;
   std::string text;  // a string's value, or a number's text
-  std::vector<Json> items;                            // array
-  std::vector<std::pair<std::string, Json>> members;  // object, in file order
+  std::vector<Json> items;        // an array's values, or an object's, in file order
+  std::vector<std::string> keys;  // an object's keys (keys[i] names items[i])
   std::size_t offset = 0;                             // where the value starts in the input
 
   static const char* kind_name(Kind k) {
@@ -86,7 +86,8 @@ class JsonReader {
         if (pos_ >= s_.size() || s_[pos_] != ':') fail("expected ':' after an object key");
         ++pos_;
         skip_space();
-        v.members.emplace_back(std::move(key), value(depth + 1));
+        v.keys.push_back(std::move(key));
+        v.items.push_back(value(depth + 1));
         skip_space();
         if (pos_ < s_.size() && s_[pos_] == ',') {
           ++pos_;
