@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 #include <sys/wait.h>  // WIFEXITED
-#include <unistd.h>    // access
+#include <unistd.h>    // access, getpid
 
 #include "ctnn/train/history.hpp"  // History
 
@@ -55,17 +55,29 @@ inline std::string gnuplot_script(const History& history, const std::filesystem:
 }
 
 // Draws the plots; returns "" on success, otherwise a one-line reason (gnuplot missing or failed).
+// gnuplot's own messages (warnings about a one-point range, say) are kept out of the way and
+// only the first one is quoted when it fails.
 inline std::string plot_history(const History& history, const std::filesystem::path& png) {
   const std::string gnuplot = find_program("gnuplot");
   if (gnuplot.empty()) return "gnuplot is not installed (Debian: apt-get install gnuplot-nox), so no plot was drawn";
-  const std::string command = fmt::format("'{}' 2>&1", gnuplot);
+  const auto log = std::filesystem::temp_directory_path() / fmt::format("ctnn-gnuplot-{}.log", ::getpid());
+  const std::string command = fmt::format("'{}' > '{}' 2>&1", gnuplot, log.string());
   std::FILE* pipe = ::popen(command.c_str(), "w");
   if (!pipe) return "can't start gnuplot";
   const std::string script = gnuplot_script(history, png);
   std::fwrite(script.data(), 1, script.size(), pipe);
   const int status = ::pclose(pipe);
+  std::string first_line;
+  if (std::FILE* f = std::fopen(log.c_str(), "r")) {
+    char line[256] = {};
+    if (std::fgets(line, sizeof line, f)) first_line = line;
+    std::fclose(f);
+  }
+  std::remove(log.c_str());
+  while (!first_line.empty() && (first_line.back() == '\n' || first_line.back() == '\r')) first_line.pop_back();
   if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fmt::format("gnuplot failed drawing {} (exit status {})", png.string(), status);
+    return fmt::format("gnuplot failed drawing {} (exit status {}{}{})", png.string(), status,
+                       first_line.empty() ? "" : ": ", first_line);
   return {};
 }
 
