@@ -172,6 +172,7 @@ TEST_CASE("resuming continues the uninterrupted run's trajectory exactly", "[tra
       CHECK(resumed.epochs_done() == stop_after);
       const auto& h = resumed.fit(train_data, test_data, quiet(3));
       CHECK(h.epochs.size() == 3);  // the history runs on from the checkpoint's
+      CHECK(h.batch_losses.size() == 3 * 5);
       return std::make_pair(snapshot(fresh), h.epochs.back().test_loss);
     }
     const auto& h = trainer.fit(train_data, test_data, quiet(3));

@@ -170,6 +170,9 @@ class Trainer {
     m["ctnn.schedule"] = schedule_.state();
     m["ctnn.best_metric"] = fmt::format("{:a}", best_metric_);
     m["ctnn.stale_epochs"] = std::to_string(stale_epochs_);
+    std::string losses;  // every batch's loss, so a resumed run's plot covers the whole run
+    for (const float l : history_.batch_losses) losses += fmt::format("{:.6g} ", l);
+    m["ctnn.batch_losses"] = losses;
     io::save_checkpoint(path, *model_, optimizer_, std::move(m));
   }
 
@@ -184,7 +187,15 @@ class Trainer {
     best_metric_ = std::strtod(io::detail::require(m, "ctnn.best_metric", source).c_str(), nullptr);
     stale_epochs_ = static_cast<int>(
         io::detail::parse_long(io::detail::require(m, "ctnn.stale_epochs", source), "ctnn.stale_epochs", source));
-    best_.clear();
+    if (const auto it = m.find("ctnn.batch_losses"); it != m.end()) {
+      const char* p = it->second.c_str();
+      for (char* end = nullptr;; p = end) {
+        const float v = std::strtof(p, &end);
+        if (end == p) break;
+        history_.batch_losses.push_back(v);
+      }
+    }
+    best_.clear();  // keep_best's snapshot is not in the checkpoint; best_weights (a file) is
   }
 
   int epochs_done() const { return epochs_done_; }
