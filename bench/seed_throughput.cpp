@@ -1,15 +1,50 @@
 // Train-step and inference throughput of the seed network on the CPU backend, the same
 // measurement as ../shared/peers/seed_torch.py makes for PyTorch: batch 128 of random data,
-// Adam, 3 warm-up steps, then STEPS timed steps. Prints one line:
+// Adam, 3 warm-up steps, then STEPS timed steps. Prints two lines:
 //   ctnn cpu threads T: train img/s X  infer img/s Y
+//   ctnn flops per image: forward F MFLOP, train T MFLOP
+// The train-step FLOPs follow docs/performance.md ("FLOP accounting"), from the model summary:
+// a Conv or Linear costs its forward FLOPs f three times (forward; backward-weights, whose
+// bias gradient adds as many FLOPs as the forward's bias add; backward-data, f minus the bias
+// adds), except that the first layer computes no backward-data; every other layer costs its
+// forward FLOPs twice (forward and backward).
 #include <chrono>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <omp.h>
 
 #include "seed_net.hpp"
+
+namespace {
+// Elements per sample of a summary row's output ("64x16x16" -> 16384).
+long output_size(const std::string& shape) {
+  long size = 1;
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = shape.find('x', start);
+    size *= std::stol(shape.substr(start, end - start));
+    if (end == std::string::npos) return size;
+    start = end + 1;
+  }
+}
+
+template <class M>
+double train_flops_per_sample() {
+  double total = 0;
+  bool first = true;
+  for (const auto& row : M::summary_rows()) {
+    const auto f = static_cast<double>(row.flops);
+    const bool matmul = row.layer.starts_with("Conv<") || row.layer.starts_with("Linear<");
+    if (matmul) total += 2 * f + (first ? 0.0 : f - static_cast<double>(output_size(row.output)));
+    else total += 2 * f;
+    first = false;
+  }
+  return total;
+}
+}  // namespace
 
 int main(int, char** argv) {
   using namespace ctnn;
@@ -51,4 +86,7 @@ int main(int, char** argv) {
   Cpu::synchronize();
   const double infer = steps * batch / seconds(start);
   fmt::print("ctnn cpu threads {}: train img/s {:.0f}  infer img/s {:.0f}\n", omp_get_max_threads(), train, infer);
+  using M = decltype(model);
+  fmt::print("ctnn flops per image: forward {:.2f} MFLOP, train {:.2f} MFLOP\n", M::flops_per_sample / 1e6,
+             train_flops_per_sample<M>() / 1e6);
 }

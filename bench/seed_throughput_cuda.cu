@@ -1,0 +1,59 @@
+// The seed network's train-step and inference throughput on the CUDA backend: the GPU twin of
+// seed_throughput.cpp (random data, Adam, 3 warm-up steps, then STEPS timed steps), compared
+// with PyTorch on the same device by compare_seed_gpu.sh. Compiled by nvcc (a .cu file).
+//   seed_throughput_cuda    env: BATCH=128, STEPS=50
+// Prints "ctnn cuda DEVICE batch B: train img/s X  infer img/s Y", or, where no CUDA device is
+// present, "ctnn cuda: no GPU (...): nothing measured" and exits with status 77.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "seed_net.hpp"
+
+int main() {
+  using namespace ctnn;
+  if (!cuda::device_available()) {
+    std::printf("ctnn cuda: no GPU (no CUDA device is visible to this process): nothing measured\n");
+    return 77;
+  }
+  cudaDeviceProp prop{};
+  CTNN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  const long batch = std::getenv("BATCH") ? std::atol(std::getenv("BATCH")) : 128;
+  const int steps = std::getenv("STEPS") ? std::atoi(std::getenv("STEPS")) : 50;
+  Model<bench::SeedNet, Input<3, 32, 32>, Cuda> model(0);
+  Rng rng(1);
+  std::vector<float> images(static_cast<std::size_t>(batch * 3 * 32 * 32));
+  for (auto& v : images) v = rng.uniform(-2, 2);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(batch));
+  for (auto& l : labels) l = static_cast<std::int32_t>(rng.next_u64() % 10);
+  loss::CrossEntropy<Cuda> loss;
+  optim::Adam adam(model.parameters(), {.lr = 1e-3f});
+
+  // Each step copies the batch to the device, as a training loop fed from host memory does.
+  auto train_step = [&] {
+    loss.forward(model.forward(images, batch), labels);
+    model.backward(loss.gradient());
+    adam.step();
+  };
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](auto start) { return std::chrono::duration<double>(clock::now() - start).count(); };
+
+  model.train();
+  for (int i = 0; i < 3; ++i) train_step();
+  Cuda::synchronize();
+  auto start = clock::now();
+  for (int i = 0; i < steps; ++i) train_step();
+  Cuda::synchronize();
+  const double train = steps * batch / seconds(start);
+
+  model.eval();
+  for (int i = 0; i < 3; ++i) model.forward(images, batch);
+  Cuda::synchronize();
+  start = clock::now();
+  for (int i = 0; i < steps; ++i) model.forward(images, batch);
+  Cuda::synchronize();
+  const double infer = steps * batch / seconds(start);
+  std::printf("ctnn cuda %s batch %ld: train img/s %.0f  infer img/s %.0f\n", prop.name, batch, train, infer);
+  return 0;
+}
