@@ -2,7 +2,9 @@
 // 128 (BATCH overrides), forward and backward, each layer at the shape it has in the network
 // and with its input in the layout the layer before it produces there.
 //   layer_bench [--benchmark_filter=REGEX] [--benchmark_min_time=0.2] ...
-//   env: BATCH=128, CTNN_FMA_PEAK=GFLOP/s (adds a "peak" column: % of that peak; see fma_peak)
+//   env: BATCH=128, CTNN_FMA_PEAK=GFLOP/s (adds a "peak%" column: FLOP/s as % of that peak;
+//        fma_peak measures it; Winograd convolutions do fewer multiplications than their nominal
+//        FLOPs, so they can pass 100 %)
 // Counters: items_per_second = images/s; FLOP/s from the layer's own FLOP count
 // (Layer::flops<In>, per sample, times the batch): forward = flops; backward of Conv and Linear
 // = backward-weights (flops) + backward-data (flops minus the bias adds; none for the first
@@ -10,6 +12,7 @@
 // count: those layers are limited by memory, so their bytes/s counter says more).
 // "BN<C>+ReLU" is the fused runtime the network actually runs for BN followed by ReLU; BN and
 // ReLU alone are listed too.
+#include <chrono>
 #include <cstdlib>
 #include <string>
 #include <tuple>
@@ -80,14 +83,15 @@ template <int A, int B, int K, int S, int P, int G> constexpr bool matmul<Conv<A
 template <int A, int B> constexpr bool matmul<Linear<A, B>> = true;
 template <std::size_t I> constexpr bool is_matmul = matmul<LayerAt<I>>;
 
-void set_counters(benchmark::State& state, double flops_per_image, double bytes_per_image, long batch) {
+void set_counters(benchmark::State& state, double flops_per_image, double bytes_per_image, long batch,
+                  double seconds) {
   const auto b = static_cast<double>(batch);
   state.SetItemsProcessed(state.iterations() * batch);
   state.counters["FLOP/s"] = benchmark::Counter(flops_per_image * b, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["bytes/s"] = benchmark::Counter(bytes_per_image * b, benchmark::Counter::kIsIterationInvariantRate);
-  if (const char* peak = std::getenv("CTNN_FMA_PEAK"))  // GFLOP/s -> percent
-    state.counters["peak%"] = benchmark::Counter(flops_per_image * b / (std::atof(peak) * 1e9) * 100,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  if (const char* peak = std::getenv("CTNN_FMA_PEAK"))  // GFLOP/s -> percent of it
+    state.counters["peak%"] = flops_per_image * b * static_cast<double>(state.iterations()) /
+                              (seconds * std::atof(peak) * 1e9) * 100;
 }
 
 // Forward and backward of layer I, or of layer I fused with the one after it.
@@ -109,12 +113,14 @@ void run(benchmark::State& state, bool backward) {
   const double f = static_cast<double>(L::template flops<S>);
   const double in_bytes = 4.0 * S::size, out_bytes = 4.0 * output_size<I>;
   const Cpu::Tensor& y = layer.forward(x, c.context);
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   if (!backward) {
     for (auto _ : state) {
       benchmark::DoNotOptimize(&layer.forward(x, c.context));
       Cpu::synchronize();
     }
-    set_counters(state, f, in_bytes + out_bytes, c.batch);
+    set_counters(state, f, in_bytes + out_bytes, c.batch, seconds());
   } else {
     // The output stands in for its own gradient: same shape and layout, and backward never
     // writes it.
@@ -123,7 +129,7 @@ void run(benchmark::State& state, bool backward) {
       Cpu::synchronize();
     }
     const double flops = is_matmul<I> ? f + (want_dx ? f - static_cast<double>(output_size<I>) : 0.0) : f;
-    set_counters(state, flops, in_bytes + out_bytes + (want_dx ? in_bytes : 0.0), c.batch);
+    set_counters(state, flops, in_bytes + out_bytes + (want_dx ? in_bytes : 0.0), c.batch, seconds());
   }
 }
 

@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""Where the time of a ctnn train step goes, layer by layer (the seed network, CPU, batch 128).
+
+Runs build/bench/seed_throughput's training loop with ONEDNN_VERBOSE=1, which makes oneDNN print
+every primitive it executes with its shape and time, and aggregates those times per train step:
+by primitive kind and pass, and per layer of the network. Whatever the step spends outside
+oneDNN primitives (dropout, the optimizer, the loss, running statistics, ctnn's own overhead)
+is the step time minus their sum. With PERF=1 it also samples the run with `perf record -e
+cpu-clock` (a software clock: these VMs expose no hardware counters) and lists the hottest
+symbols, which splits that remainder by function.
+  bench/profile_seed.py [BUILD_DIR]     env: THREADS=$(nproc) STEPS=20 PERF=0
+Prints Markdown tables (docs/performance.md keeps the latest)."""
+import collections, os, re, shutil, subprocess, sys, tempfile
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "build")
+threads = os.environ.get("THREADS", str(os.cpu_count()))
+steps = int(os.environ.get("STEPS", "20"))
+warmup = 3  # seed_throughput's untimed steps
+program = os.path.join(build, "bench", "seed_throughput")
+subprocess.run(["cmake", "--build", build, "--target", "seed_throughput"], check=True, stdout=subprocess.DEVNULL)
+
+env = dict(os.environ, OMP_WAIT_POLICY=os.environ.get("OMP_WAIT_POLICY", "PASSIVE"), OMP_NUM_THREADS=threads,
+           TRAIN_ONLY="1", STEPS=str(steps), ONEDNN_VERBOSE="1")
+out = subprocess.run([program], env=env, check=True, capture_output=True, text=True).stdout
+rate = float(re.search(r"train img/s (\d+)", out).group(1))
+step_ms = 128 / rate * 1000
+
+# onednn_verbose,exec,cpu,KIND,IMPL,PROP,MEMORY,ATTRS,AUX,PROBLEM,TIME
+records = []
+for line in out.splitlines():
+    f = line.split(",")
+    if len(f) >= 11 and f[1] == "exec":
+        records.append((f[3], f[4], f[5], f[6], f[8], f[9], float(f[10])))
+
+# A step starts at the first convolution's forward; keep the timed steps only.
+step, kept = 0, []
+for r in records:
+    if r[0] == "convolution" and r[2] == "forward_training" and "_ic3oc" in r[5]:
+        step += 1
+    if step > warmup:
+        kept.append(r)
+counted = step - warmup
+if counted <= 0:
+    sys.exit("profile_seed.py: no timed steps found in the verbose output")
+
+
+def num(problem, key):
+    m = re.search(key + r"(\d+)", problem)
+    return int(m.group(1)) if m else 0
+
+
+def layer_of(kind, prop, memory, problem):
+    """The network layer a primitive belongs to, from its shape."""
+    if kind == "convolution":
+        return f"Conv<{num(problem, 'ic')},{num(problem, 'oc')}> {num(problem, 'ih')}x{num(problem, 'iw')}"
+    if kind == "batch_normalization":
+        return f"BN<{num(problem, 'ic')}>+ReLU {num(problem, 'ih')}x{num(problem, 'iw')}"
+    if kind.startswith("pooling"):
+        return f"MaxPool {num(problem, 'ic')}x{num(problem, 'ih')}x{num(problem, 'iw')}"
+    if kind == "inner_product":
+        return f"Linear<{num(problem, 'ic')},{num(problem, 'oc')}>"
+    if kind == "eltwise":
+        return f"ReLU {problem.split('x', 1)[1]}"
+    if kind.startswith("softmax") or kind.startswith("logsoftmax"):
+        return "loss (log-softmax)"
+    if kind == "reorder":
+        dims = [int(d) for d in problem.split("x")]
+        if len(dims) == 4 and dims[2] == dims[3] == 3:
+            return f"Conv<{dims[1]},{dims[0]}> weights (reorder)"
+        return f"reorder {problem}"
+    return f"{kind} {problem}"
+
+
+def pass_of(kind, prop):
+    if kind == "reorder":
+        return "reorder"
+    return {"forward_training": "forward", "forward_inference": "forward", "backward_data": "backward-data",
+            "backward_weights": "backward-weights", "backward": "backward"}.get(prop, prop)
+
+
+by_kind = collections.Counter()
+by_layer = collections.defaultdict(collections.Counter)
+order = []
+impls = collections.defaultdict(set)
+for kind, impl, prop, memory, aux, problem, ms in kept:
+    k = kind.replace("_v2", "")
+    p = pass_of(kind, prop)
+    by_kind[(k, p)] += ms
+    layer = layer_of(kind, prop, memory, problem)
+    if layer not in by_layer:
+        order.append(layer)
+    by_layer[layer][p] += ms
+    if kind == "convolution":
+        impls[(layer, p)].add(impl + (" " + aux.replace("alg:", "") if aux else ""))
+
+total = sum(by_kind.values())
+print(f"ctnn train step, seed network, batch 128, {threads} thread(s): {rate:.0f} img/s with ONEDNN_VERBOSE on, "
+      f"so {step_ms:.1f} ms a step; {counted} timed steps")
+print(f"oneDNN primitives: {total / counted:.1f} ms a step ({100 * total / counted / step_ms:.0f} %); "
+      f"outside them: {step_ms - total / counted:.1f} ms ({100 * (1 - total / counted / step_ms):.0f} %)\n")
+
+print("| primitive | pass | ms / step | % of step |")
+print("|---|---|---:|---:|")
+for (k, p), ms in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+    print(f"| {k} | {p} | {ms / counted:.2f} | {100 * ms / counted / step_ms:.1f} |")
+print(f"| (outside oneDNN: dropout, Adam, loss gradient, running stats, overhead) | | "
+      f"{step_ms - total / counted:.2f} | {100 * (1 - total / counted / step_ms):.1f} |\n")
+
+passes = ["forward", "backward-data", "backward-weights", "backward", "reorder"]
+print("| layer | " + " | ".join(passes) + " | total ms | % of step |")
+print("|---|" + "---:|" * (len(passes) + 2))
+for layer in order:
+    c = by_layer[layer]
+    cells = " | ".join(f"{c[p] / counted:.2f}" if c[p] else "" for p in passes)
+    t = sum(c.values()) / counted
+    print(f"| {layer} | {cells} | {t:.2f} | {100 * t / step_ms:.1f} |")
+print("\nconvolution implementations: " + "; ".join(
+    f"{layer} {p}: {', '.join(sorted(v))}" for (layer, p), v in sorted(impls.items())))
+
+if os.environ.get("PERF") == "1" and shutil.which("perf"):
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "perf.data")
+        penv = dict(env)
+        penv.pop("ONEDNN_VERBOSE")
+        subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-o", data, program], env=penv,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", "dso,sym", "--percent-limit",
+                                 "0.7"], capture_output=True, text=True).stdout
+        print("\nperf (cpu-clock samples, all threads; oneDNN's JIT kernels have no symbols and show as [unknown] "
+              "or perf-*.map):\n")
+        print("| % of samples | library | symbol |")
+        print("|---:|---|---|")
+        for line in report.splitlines():
+            m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)", line)
+            if m:
+                print(f"| {m.group(1)} | {m.group(2)} | `{m.group(3).strip()[:70]}` |")
