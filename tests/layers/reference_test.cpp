@@ -1,0 +1,450 @@
+// Every layer's forward and backward against a naive reference written here: direct loops in
+// double, on random inputs, with output sizes computed here independently of the library.
+// Also the softmax cross-entropy loss and dropout's statistics.
+#include <cmath>  // std::sqrt, std::exp, std::log
+
+#include "test_support.hpp"
+
+using namespace ctnn;
+using namespace ctnn_test;
+
+namespace {
+
+using Doubles = std::vector<double>;
+
+// --- convolution --------------------------------------------------------------------------
+
+struct ConvGeometry {
+  int in, out, kernel, stride, pad, groups, height, width;
+  int out_height() const { return (height + 2 * pad - kernel) / stride + 1; }
+  int out_width() const { return (width + 2 * pad - kernel) / stride + 1; }
+};
+
+struct ConvResult {
+  Doubles y, dx, dw, db;
+};
+
+// y[n][o][i][j] = b[o] + sum over the group's input channels c and the window of
+// w[o][c][kh][kw] * x[n][c][i*s - p + kh][j*s - p + kw]; gradients by the chain rule.
+ConvResult conv_reference(const ConvGeometry& g, long batch, std::span<const float> x, std::span<const float> w,
+                          std::span<const float> b, std::span<const float> dy) {
+  const int in_per_group = g.in / g.groups, out_per_group = g.out / g.groups;
+  const int oh = g.out_height(), ow = g.out_width(), k = g.kernel;
+  ConvResult r{Doubles(static_cast<std::size_t>(batch) * g.out * oh * ow), Doubles(x.size()), Doubles(w.size()),
+               Doubles(static_cast<std::size_t>(g.out))};
+  for (long n = 0; n < batch; ++n)
+    for (int o = 0; o < g.out; ++o)
+      for (int i = 0; i < oh; ++i)
+        for (int j = 0; j < ow; ++j) {
+          const std::size_t yi = ((n * g.out + o) * oh + i) * static_cast<std::size_t>(ow) + j;
+          double sum = b[o];
+          for (int c = 0; c < in_per_group; ++c)
+            for (int kh = 0; kh < k; ++kh)
+              for (int kw = 0; kw < k; ++kw) {
+                const int row = i * g.stride - g.pad + kh, col = j * g.stride - g.pad + kw;
+                if (row < 0 || row >= g.height || col < 0 || col >= g.width) continue;
+                const int channel = o / out_per_group * in_per_group + c;
+                const std::size_t xi = ((n * g.in + channel) * g.height + row) * static_cast<std::size_t>(g.width) + col;
+                const std::size_t wi = ((o * in_per_group + c) * k + kh) * static_cast<std::size_t>(k) + kw;
+                sum += double{w[wi]} * x[xi];
+                r.dx[xi] += double{w[wi]} * dy[yi];
+                r.dw[wi] += double{x[xi]} * dy[yi];
+              }
+          r.y[yi] = sum;
+          r.db[o] += dy[yi];
+        }
+  return r;
+}
+
+template <int In, int Out, int K, int S, int P, int G, int H, int W>
+void conv_against_reference(long batch, std::uint64_t seed) {
+  using L = Conv<In, Out, K, S, P, G>;
+  const ConvGeometry g{In, Out, K, S, P, G, H, W};
+  INFO(L::name() << " on " << In << "x" << H << "x" << W);
+  using OutShape = typename Model<L, Input<In, H, W>, Cpu>::OutputShape;
+  REQUIRE(OutShape::height == g.out_height());
+  REQUIRE(OutShape::width == g.out_width());
+
+  Model<L, Input<In, H, W>, Cpu> model(seed);  // PyTorch's random initialisation: non-trivial w, b
+  const auto x = uniform(static_cast<std::size_t>(batch) * In * H * W, seed + 1);
+  const auto dy = uniform(static_cast<std::size_t>(batch * OutShape::size), seed + 2);
+  const auto pass = forward_backward(model, x, batch, dy);
+  const auto ref = conv_reference(g, batch, x, values_of(model, "weight"), values_of(model, "bias"), dy);
+  check_close(pass.y, ref.y, "forward", 1e-4, 1e-5);
+  check_close(pass.dx, ref.dx, "backward data", 1e-4, 1e-5);
+  check_close(grad_of(model, "weight"), ref.dw, "backward weights", 1e-4, 1e-5);
+  check_close(grad_of(model, "bias"), ref.db, "backward bias", 1e-4, 1e-5);
+}
+
+// --- batch normalisation --------------------------------------------------------------------
+
+struct BnResult {
+  Doubles y, dx, dgamma, dbeta, running_mean, running_var;
+};
+
+constexpr double bn_eps = 1e-5, bn_momentum = 0.1;
+
+// Train mode (PyTorch's BatchNorm2d): normalise with the batch mean and biased variance;
+// the running variance takes the unbiased one.
+BnResult bn_train_reference(long batch, int channels, int plane, std::span<const float> x,
+                            std::span<const float> gamma, std::span<const float> beta,
+                            std::span<const float> running_mean, std::span<const float> running_var,
+                            std::span<const float> dy) {
+  BnResult r{Doubles(x.size()), Doubles(x.size()), Doubles(channels), Doubles(channels), Doubles(channels),
+             Doubles(channels)};
+  const double m = static_cast<double>(batch) * plane;
+  auto at = [&](long n, int c, int i) { return (n * channels + c) * static_cast<std::size_t>(plane) + i; };
+  for (int c = 0; c < channels; ++c) {
+    double mean = 0, var = 0;
+    for (long n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) mean += x[at(n, c, i)];
+    mean /= m;
+    for (long n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) var += (x[at(n, c, i)] - mean) * (x[at(n, c, i)] - mean);
+    var /= m;
+    const double inv_std = 1 / std::sqrt(var + bn_eps);
+    for (long n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) {
+        const double xhat = (x[at(n, c, i)] - mean) * inv_std;
+        r.y[at(n, c, i)] = gamma[c] * xhat + beta[c];
+        r.dbeta[c] += dy[at(n, c, i)];
+        r.dgamma[c] += dy[at(n, c, i)] * xhat;
+      }
+    // dx = gamma / (m sigma) * (m dy - sum dy - xhat sum(dy xhat))
+    for (long n = 0; n < batch; ++n)
+      for (int i = 0; i < plane; ++i) {
+        const double xhat = (x[at(n, c, i)] - mean) * inv_std;
+        r.dx[at(n, c, i)] = gamma[c] * inv_std / m * (m * dy[at(n, c, i)] - r.dbeta[c] - xhat * r.dgamma[c]);
+      }
+    r.running_mean[c] = (1 - bn_momentum) * running_mean[c] + bn_momentum * mean;
+    r.running_var[c] = (1 - bn_momentum) * running_var[c] + bn_momentum * var * m / (m - 1);
+  }
+  return r;
+}
+
+// Eval mode: the running statistics are constants, so dx is dy scaled per channel.
+BnResult bn_eval_reference(long batch, int channels, int plane, std::span<const float> x,
+                           std::span<const float> gamma, std::span<const float> beta,
+                           std::span<const float> running_mean, std::span<const float> running_var,
+                           std::span<const float> dy) {
+  BnResult r{Doubles(x.size()), Doubles(x.size()), Doubles(channels), Doubles(channels),
+             Doubles(running_mean.begin(), running_mean.end()), Doubles(running_var.begin(), running_var.end())};
+  for (long n = 0; n < batch; ++n)
+    for (int c = 0; c < channels; ++c)
+      for (int i = 0; i < plane; ++i) {
+        const std::size_t k = (n * channels + c) * static_cast<std::size_t>(plane) + i;
+        const double inv_std = 1 / std::sqrt(double{running_var[c]} + bn_eps);
+        const double xhat = (x[k] - double{running_mean[c]}) * inv_std;
+        r.y[k] = gamma[c] * xhat + beta[c];
+        r.dx[k] = dy[k] * gamma[c] * inv_std;
+        r.dgamma[c] += dy[k] * xhat;
+        r.dbeta[c] += dy[k];
+      }
+  return r;
+}
+
+template <int C, int H, int W>
+void bn_against_reference(long batch, std::uint64_t seed) {
+  INFO("BN<" << C << "> on " << C << "x" << H << "x" << W << ", batch " << batch);
+  Model<BN<C>, Input<C, H, W>, Cpu> model;
+  const auto gamma = uniform(C, seed, 0.5f, 2.0f), beta = uniform(C, seed + 1);
+  const auto mean0 = uniform(C, seed + 2), var0 = uniform(C, seed + 3, 0.5f, 2.0f);
+  set_parameter(model, "weight", gamma);
+  set_parameter(model, "bias", beta);
+  set_parameter(model, "running_mean", mean0);
+  set_parameter(model, "running_var", var0);
+  // Off-centre, scaled inputs so that the batch statistics are far from (0, 1).
+  const auto x1 = uniform(static_cast<std::size_t>(batch) * C * H * W, seed + 4, -1.0f, 3.0f);
+  const auto x2 = uniform(x1.size(), seed + 5, -2.0f, 1.0f);
+  const auto dy = uniform(x1.size(), seed + 6);
+
+  SECTION("train: batch statistics, and two running-statistics updates") {
+    model.forward(x1, batch);
+    const auto first = bn_train_reference(batch, C, H * W, x1, gamma, beta, mean0, var0, dy);
+    check_close(values_of(model, "running_mean"), first.running_mean, "running mean after one step", 1e-5, 1e-6);
+    check_close(values_of(model, "running_var"), first.running_var, "running var after one step", 1e-5, 1e-6);
+    const std::vector<float> mean1(first.running_mean.begin(), first.running_mean.end());
+    const std::vector<float> var1(first.running_var.begin(), first.running_var.end());
+
+    const auto pass = forward_backward(model, x2, batch, dy);
+    const auto ref = bn_train_reference(batch, C, H * W, x2, gamma, beta, mean1, var1, dy);
+    check_close(pass.y, ref.y, "forward", 1e-4, 1e-5);
+    check_close(pass.dx, ref.dx, "backward data", 1e-4, 1e-5);
+    check_close(grad_of(model, "weight"), ref.dgamma, "d gamma", 1e-4, 1e-5);
+    check_close(grad_of(model, "bias"), ref.dbeta, "d beta", 1e-4, 1e-5);
+    check_close(values_of(model, "running_mean"), ref.running_mean, "running mean after two steps", 1e-5, 1e-6);
+    check_close(values_of(model, "running_var"), ref.running_var, "running var after two steps", 1e-5, 1e-6);
+  }
+  SECTION("eval: running statistics, left unchanged") {
+    model.eval();
+    const auto pass = forward_backward(model, x1, batch, dy);
+    const auto ref = bn_eval_reference(batch, C, H * W, x1, gamma, beta, mean0, var0, dy);
+    check_close(pass.y, ref.y, "forward", 1e-4, 1e-5);
+    check_close(pass.dx, ref.dx, "backward data", 1e-4, 1e-5);
+    check_close(grad_of(model, "weight"), ref.dgamma, "d gamma", 1e-4, 1e-5);
+    check_close(grad_of(model, "bias"), ref.dbeta, "d beta", 1e-4, 1e-5);
+    CHECK(values_of(model, "running_mean") == mean0);
+    CHECK(values_of(model, "running_var") == var0);
+  }
+}
+
+// --- pooling --------------------------------------------------------------------------------
+
+struct PoolResult {
+  Doubles y, dx;
+};
+
+// Floor mode, no padding. Max: the gradient goes to the window's (unique) maximum;
+// overlapping windows add up. Average: every window element gets dy / (kh * kw).
+PoolResult pool_reference(bool max, long batch, int channels, int h, int w, int kh, int kw, int sh, int sw,
+                          std::span<const float> x, std::span<const float> dy) {
+  const int oh = (h - kh) / sh + 1, ow = (w - kw) / sw + 1;
+  PoolResult r{Doubles(static_cast<std::size_t>(batch) * channels * oh * ow), Doubles(x.size())};
+  for (long plane = 0; plane < batch * channels; ++plane)
+    for (int i = 0; i < oh; ++i)
+      for (int j = 0; j < ow; ++j) {
+        const std::size_t yi = (plane * oh + i) * static_cast<std::size_t>(ow) + j;
+        std::size_t best = 0;
+        double sum = 0;
+        for (int a = 0; a < kh; ++a)
+          for (int b = 0; b < kw; ++b) {
+            const std::size_t xi = (plane * h + i * sh + a) * static_cast<std::size_t>(w) + j * sw + b;
+            sum += x[xi];
+            if ((a == 0 && b == 0) || x[xi] > x[best]) best = xi;
+          }
+        if (max) {
+          r.y[yi] = x[best];
+          r.dx[best] += dy[yi];
+        } else {
+          r.y[yi] = sum / (kh * kw);
+          for (int a = 0; a < kh; ++a)
+            for (int b = 0; b < kw; ++b)
+              r.dx[(plane * h + i * sh + a) * static_cast<std::size_t>(w) + j * sw + b] += dy[yi] / (kh * kw);
+        }
+      }
+  return r;
+}
+
+template <class L, int C, int H, int W>
+void pool_against_reference(bool max, int kh, int kw, int sh, int sw, std::uint64_t seed) {
+  INFO(L::name() << " on " << C << "x" << H << "x" << W);
+  using OutShape = typename Model<L, Input<C, H, W>, Cpu>::OutputShape;
+  REQUIRE(OutShape::height == (H - kh) / sh + 1);
+  REQUIRE(OutShape::width == (W - kw) / sw + 1);
+  const long batch = 2;
+  Model<L, Input<C, H, W>, Cpu> model;
+  const auto x = max ? distinct(batch * C * H * W, seed) : uniform(batch * C * H * W, seed);
+  const auto dy = uniform(static_cast<std::size_t>(batch * OutShape::size), seed + 1);
+  const auto pass = forward_backward(model, x, batch, dy);
+  const auto ref = pool_reference(max, batch, C, H, W, kh, kw, sh, sw, x, dy);
+  check_close(pass.y, ref.y, "forward", 1e-5, 1e-6);
+  check_close(pass.dx, ref.dx, "backward", 1e-5, 1e-6);
+}
+
+}  // namespace
+
+TEST_CASE("Conv matches a direct convolution", "[layers][reference][conv]") {
+  conv_against_reference<3, 4, 3, 1, 1, 1, 5, 7>(2, 1);    // odd sizes, padding 1
+  conv_against_reference<4, 6, 3, 2, 0, 1, 7, 9>(2, 2);    // stride 2, padding 0
+  conv_against_reference<3, 5, 5, 2, 2, 1, 8, 6>(3, 3);    // 5x5, stride 2, even sizes
+  conv_against_reference<4, 6, 3, 1, 1, 2, 5, 7>(2, 4);    // grouped
+  conv_against_reference<4, 4, 3, 2, 1, 4, 7, 5>(2, 5);    // depthwise, stride 2
+  conv_against_reference<3, 16, 1, 1, 0, 1, 3, 5>(2, 6);   // 1x1 with 16 outputs (blocked dst)
+  conv_against_reference<16, 8, 3, 1, 1, 1, 6, 6>(2, 7);   // 16 inputs
+  conv_against_reference<2, 3, 3, 2, 0, 1, 8, 8>(2, 8);    // floor mode drops the last row and column
+}
+
+TEST_CASE("Conv on a blocked source, then Flatten in (C, H, W) order", "[layers][reference][conv][flatten]") {
+  // Conv<3, 16, 1> hands a blocked layout to Conv<16, 6, 3, 2, 0>, whose output Flatten must
+  // read in PyTorch's (channel, row, column) order; backward goes the other way.
+  using Net = Sequential<Conv<3, 16, 1, 1, 0>, Conv<16, 6, 3, 2, 0>, Flatten>;
+  using In = Input<3, 7, 8>;
+  const long batch = 2;
+  Model<Net, In, Cpu> model(8);
+  static_assert(std::is_same_v<Model<Net, In, Cpu>::OutputShape, Features<6 * 3 * 3>>);
+  const auto x = uniform(batch * In::size, 81);
+  const auto dy = uniform(batch * 54, 82);
+  const auto pass = forward_backward(model, x, batch, dy);
+
+  const ConvGeometry first{3, 16, 1, 1, 0, 1, 7, 8}, second{16, 6, 3, 2, 0, 1, 7, 8};
+  const auto a = conv_reference(first, batch, x, values_of(model, "0.weight"), values_of(model, "0.bias"),
+                                std::vector<float>(batch * 16 * 56));
+  const std::vector<float> hidden(a.y.begin(), a.y.end());
+  const auto b = conv_reference(second, batch, hidden, values_of(model, "1.weight"), values_of(model, "1.bias"), dy);
+  const std::vector<float> hidden_grad(b.dx.begin(), b.dx.end());
+  const auto back = conv_reference(first, batch, x, values_of(model, "0.weight"), values_of(model, "0.bias"),
+                                   hidden_grad);
+  check_close(pass.y, b.y, "flattened output", 1e-4, 1e-5);
+  check_close(pass.dx, back.dx, "input gradient", 1e-4, 1e-5);
+  check_close(grad_of(model, "0.weight"), back.dw, "first weight gradient", 1e-4, 1e-5);
+  check_close(grad_of(model, "1.weight"), b.dw, "second weight gradient", 1e-4, 1e-5);
+}
+
+TEST_CASE("a model gives the same results after its batch size changes", "[layers][reference][batch]") {
+  // Primitives and buffers are rebuilt or reused per input layout; a model that ran a batch
+  // of 3 must then compute a batch of 2 exactly as a model that only ever saw 2.
+  using Net = Sequential<Conv<3, 16>, BN<16>, ReLU, MaxPool<2>, Flatten, Linear<256, 4>>;
+  using In = Input<3, 8, 8>;
+  Model<Net, In, Cpu> used(5), fresh(5);
+  forward_backward(used, uniform(3 * In::size, 161), 3, uniform(3 * 4, 162));
+  const auto x = uniform(2 * In::size, 163), dy = uniform(2 * 4, 164);
+  const auto a = forward_backward(used, x, 2, dy), b = forward_backward(fresh, x, 2, dy);
+  CHECK(a.y == b.y);
+  CHECK(a.dx == b.dx);
+  for (const auto* name : {"0.weight", "0.bias", "1.weight", "1.bias", "5.weight", "5.bias"}) {
+    INFO(name);
+    CHECK(grad_of(used, name) == grad_of(fresh, name));
+  }
+}
+
+TEST_CASE("Flatten of a plain image is the identity on NCHW floats", "[layers][reference][flatten]") {
+  Model<Flatten, Input<3, 5, 7>, Cpu> model;
+  const auto x = uniform(2 * 105, 91), dy = uniform(2 * 105, 92);
+  const auto pass = forward_backward(model, x, 2, dy);
+  CHECK(pass.y == x);
+  CHECK(pass.dx == dy);
+}
+
+TEST_CASE("BN matches the batch-norm formulas", "[layers][reference][bn]") {
+  SECTION("3 channels, 5x7") { bn_against_reference<3, 5, 7>(4, 100); }
+  SECTION("16 channels, 3x3") { bn_against_reference<16, 3, 3>(2, 200); }
+}
+
+TEST_CASE("ReLU matches max(x, 0)", "[layers][reference][relu]") {
+  Model<ReLU, Input<3, 5, 7>, Cpu> model;
+  const auto x = away_from_zero(2 * 105, 111), dy = uniform(2 * 105, 112);
+  const auto pass = forward_backward(model, x, 2, dy);
+  Doubles y(x.size()), dx(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    y[i] = x[i] > 0 ? x[i] : 0.0;
+    dx[i] = x[i] > 0 ? dy[i] : 0.0;
+  }
+  check_close(pass.y, y, "forward", 0, 0);
+  check_close(pass.dx, dx, "backward", 0, 0);
+}
+
+TEST_CASE("pooling matches direct loops", "[layers][reference][pool]") {
+  pool_against_reference<MaxPool<2>, 3, 5, 7>(true, 2, 2, 2, 2, 121);       // floor mode drops a row/column
+  pool_against_reference<MaxPool<3, 2>, 2, 7, 9>(true, 3, 3, 2, 2, 122);    // overlapping windows
+  pool_against_reference<MaxPool<3, 2>, 2, 8, 8>(true, 3, 3, 2, 2, 123);    // overlapping, drops a row/column
+  pool_against_reference<MaxPool<2, 3>, 2, 8, 7>(true, 2, 2, 3, 3, 124);    // gaps between windows
+  pool_against_reference<MaxPool<3, 2>, 16, 5, 5>(true, 3, 3, 2, 2, 125);   // 16 channels
+  pool_against_reference<AvgPool<2>, 3, 5, 7>(false, 2, 2, 2, 2, 126);
+  pool_against_reference<AvgPool<3, 2>, 2, 8, 8>(false, 3, 3, 2, 2, 127);
+  pool_against_reference<GlobalAvgPool, 3, 5, 7>(false, 5, 7, 5, 7, 128);
+}
+
+TEST_CASE("Linear matches x W^T + b", "[layers][reference][linear]") {
+  const long batch = 3;
+  const int in = 7, out = 5;
+  Model<Linear<7, 5>, Input<7>, Cpu> model(9);
+  const auto x = uniform(batch * in, 131), dy = uniform(batch * out, 132);
+  const auto pass = forward_backward(model, x, batch, dy);
+  const auto w = values_of(model, "weight"), b = values_of(model, "bias");
+  Doubles y(batch * out), dx(batch * in), dw(out * in), db(out);
+  for (long n = 0; n < batch; ++n)
+    for (int o = 0; o < out; ++o) {
+      y[n * out + o] = b[o];
+      db[o] += dy[n * out + o];
+      for (int i = 0; i < in; ++i) {
+        y[n * out + o] += double{w[o * in + i]} * x[n * in + i];
+        dx[n * in + i] += double{dy[n * out + o]} * w[o * in + i];
+        dw[o * in + i] += double{dy[n * out + o]} * x[n * in + i];
+      }
+    }
+  check_close(pass.y, y, "forward");
+  check_close(pass.dx, dx, "backward data");
+  check_close(grad_of(model, "weight"), dw, "backward weights");
+  check_close(grad_of(model, "bias"), db, "backward bias");
+}
+
+TEST_CASE("softmax cross-entropy matches log-sum-exp", "[loss][reference]") {
+  const long n = 5, classes = 7;
+  const std::vector<std::int32_t> labels{0, 6, 3, 3, 1};
+  auto reference = [&](const std::vector<float>& logits, Doubles& grad, int& correct) {
+    double total = 0;
+    correct = 0;
+    grad.assign(logits.size(), 0.0);
+    for (long i = 0; i < n; ++i) {
+      const float* row = logits.data() + i * classes;
+      double top = row[0];
+      long arg = 0;
+      for (long k = 1; k < classes; ++k)
+        if (row[k] > top) top = row[k], arg = k;
+      double sum = 0;
+      for (long k = 0; k < classes; ++k) sum += std::exp(row[k] - top);
+      const double log_sum = top + std::log(sum);
+      total += log_sum - row[labels[i]];
+      correct += arg == labels[i];
+      for (long k = 0; k < classes; ++k)
+        grad[i * classes + k] = (std::exp(row[k] - log_sum) - (k == labels[i] ? 1.0 : 0.0)) / n;
+    }
+    return total / n;
+  };
+  for (const float scale : {1.0f, 3.0f, 80.0f}) {  // 80: exp overflows without the max shift
+    INFO("logits scaled by " << scale);
+    auto logits = uniform(n * classes, 141, -scale, scale);
+    logits[3 * classes + 3] = 2 * scale;  // sample 3 is certainly right
+    Cpu::Tensor tensor;
+    Cpu::from_host(tensor, logits, {n, classes});
+    loss::CrossEntropy<Cpu> loss;
+    const auto result = loss.forward(tensor, labels);
+    Doubles grad;
+    int correct = 0;
+    const double expected = reference(logits, grad, correct);
+    CHECK(result.loss == Approx(expected).epsilon(1e-5));
+    CHECK(result.correct == correct);
+    CHECK(result.correct >= 1);
+    // oneDNN's fp32 log-softmax is good to about 1e-6 in probability; gradients are O(1/n).
+    check_close(Cpu::to_host(loss.gradient()), grad, "d loss / d logits", 1e-4, 1e-5);
+  }
+  SECTION("bad labels are errors") {
+    Cpu::Tensor tensor;
+    Cpu::from_host(tensor, uniform(n * classes, 142), {n, classes});
+    loss::CrossEntropy<Cpu> loss;
+    CHECK_THROWS_AS(loss.forward(tensor, std::vector<std::int32_t>{0, 1, 2, 7, 0}), Error);
+    CHECK_THROWS_AS(loss.forward(tensor, std::vector<std::int32_t>{0, 1}), Error);
+  }
+}
+
+TEST_CASE("Dropout drops a fraction P, scales the rest by 1/(1-P), and repeats with the seed",
+          "[layers][reference][dropout]") {
+  constexpr float p = 0.3f;
+  constexpr long size = 200000;
+  using Net = Dropout<p>;
+  const std::vector<float> ones(size, 1.0f);
+  Model<Net, Input<size>, Cpu> model(9);
+  const auto y = Cpu::to_host(model.forward(ones, 1));
+  long dropped = 0;
+  bool kept_scaled = true;
+  for (const float v : y) {
+    if (v == 0.0f) ++dropped;
+    else kept_scaled = kept_scaled && std::abs(v - 1.0 / (1.0 - p)) < 1e-6;
+  }
+  CHECK(kept_scaled);
+  // Binomial: 4 standard deviations of the dropped fraction.
+  const double fraction = static_cast<double>(dropped) / size, sigma = std::sqrt(p * (1.0 - p) / size);
+  CHECK(std::abs(fraction - p) < 4 * sigma);
+
+  Model<Net, Input<size>, Cpu> same(9), other(10);
+  CHECK(Cpu::to_host(same.forward(ones, 1)) == y);
+  CHECK(Cpu::to_host(other.forward(ones, 1)) != y);
+  CHECK(Cpu::to_host(same.forward(ones, 1)) != y);  // a fresh mask every forward
+  same.initialize(9);
+  CHECK(Cpu::to_host(same.forward(ones, 1)) == y);  // re-seeding repeats the stream
+
+  SECTION("the backward uses the forward's mask") {
+    const auto dy = uniform(size, 151);
+    const auto pass = forward_backward(model, ones, 1, dy);
+    Doubles expected(size);
+    for (long i = 0; i < size; ++i) expected[i] = double{dy[i]} * pass.y[i];  // mask = y / 1
+    check_close(pass.dx, expected, "dx = dy * mask", 1e-6, 0);
+  }
+  SECTION("eval mode is the identity") {
+    model.eval();
+    const auto dy = uniform(size, 152);
+    const auto pass = forward_backward(model, ones, 1, dy);
+    CHECK(pass.y == ones);
+    CHECK(pass.dx == dy);
+  }
+}
