@@ -119,19 +119,32 @@ print("\nconvolution implementations: " + "; ".join(
     f"{layer} {p}: {', '.join(sorted(v))}" for (layer, p), v in sorted(impls.items())))
 
 if os.environ.get("PERF") == "1" and shutil.which("perf"):
+    import glob
+    maps_before = set(glob.glob("/tmp/perf-*.map"))
     with tempfile.TemporaryDirectory() as tmp:
         data = os.path.join(tmp, "perf.data")
-        penv = dict(env)
+        penv = dict(env, ONEDNN_JIT_PROFILE="2")  # oneDNN writes /tmp/perf-PID.map: JIT kernels get names
         penv.pop("ONEDNN_VERBOSE")
         subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-o", data, program], env=penv,
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", "dso,sym", "--percent-limit",
-                                 "0.7"], capture_output=True, text=True).stdout
-        print("\nperf (cpu-clock samples, all threads; oneDNN's JIT kernels have no symbols and show as [unknown] "
-              "or perf-*.map):\n")
-        print("| % of samples | library | symbol |")
-        print("|---:|---|---|")
-        for line in report.splitlines():
-            m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[.\]\s+(.*)", line)
-            if m:
-                print(f"| {m.group(1)} | {m.group(2)} | `{m.group(3).strip()[:70]}` |")
+        report = subprocess.run(["perf", "report", "-i", data, "--stdio", "--sort", "sym", "--percent-limit", "0"],
+                                capture_output=True, text=True).stdout
+    for path in set(glob.glob("/tmp/perf-*.map")) - maps_before:
+        os.remove(path)
+    # One row per function name: oneDNN generates a JIT kernel per shape, all with one name.
+    share = collections.Counter()
+    for line in report.splitlines():
+        m = re.match(r"\s+([\d.]+)%\s+\[(.)\]\s+(.*)", line)
+        if m:
+            name = m.group(3).strip()
+            if name.startswith("0x"):
+                name = "(JIT code without a name)"
+            share[("kernel " if m.group(2) == "k" else "") + name] += float(m.group(1))
+    print("\nperf: cpu-clock samples of the same training loop without ONEDNN_VERBOSE, all threads, "
+          "by function (JIT kernels summed over shapes; rows from 0.5 %):\n")
+    print("| % of samples | function |")
+    print("|---:|---|")
+    for name, pct in share.most_common():
+        if pct < 0.5:
+            break
+        print(f"| {pct:.1f} | `{name[:90]}` |")
