@@ -2,7 +2,7 @@
 // same train-step and inference measurement (batch 128 of random data, Adam, 3 warm-up steps,
 // then STEPS timed steps), and the same network for the compile-time comparison
 // (bench/compile_time.sh compiles this file beside the ctnn example).
-//   dlib_seed    env: STEPS=20, BATCH=128; dlib's matrix products run on the system BLAS
+//   dlib_seed    env: STEPS=20, BATCH=128, PRINT_NET=1 (print dlib's listing of the network); dlib's matrix products run on the system BLAS
 //                (OpenBLAS when LD_LIBRARY_PATH picks it: see compare_seed.sh)
 // Prints: "dlib 19.24 threads T: train img/s X  infer img/s Y"
 //
@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <iostream>
 #include <random>
 #include <type_traits>
 #include <vector>
@@ -51,6 +52,8 @@ int main() {
   visit_computational_layers(net, [&](auto& layer) {
     if constexpr (std::is_same_v<std::decay_t<decltype(layer)>, dropout_>) layer = dropout_(seen++ == 0 ? 0.5f : 0.25f);
   });
+
+  if (std::getenv("PRINT_NET")) std::cout << net << "\n";
 
   std::mt19937 gen(1);
   std::uniform_real_distribution<float> uniform(-2, 2);
