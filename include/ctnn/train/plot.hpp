@@ -1,6 +1,7 @@
 // Renders a training history as the seed's two plots side by side (training loss per batch,
 // test accuracy per epoch) into a PNG, with gnuplot when it is installed (Debian: gnuplot-nox).
 #pragma once
+#include <algorithm>  // std::min
 #include <cstdio>   // popen, pclose
 #include <cstdlib>  // std::getenv
 #include <filesystem>
@@ -34,7 +35,14 @@ inline std::string find_program(std::string_view program) {
 inline std::string gnuplot_script(const History& history, const std::filesystem::path& png) {
   std::string s;
   s += "$loss << EOD\n";
-  for (std::size_t i = 0; i < history.batch_losses.size(); ++i) s += fmt::format("{} {}\n", i + 1, history.batch_losses[i]);
+  // Each batch's loss, and its mean over the last (up to) 100 batches, as the seed prints it.
+  double window = 0;
+  const auto& losses = history.batch_losses;
+  for (std::size_t i = 0; i < losses.size(); ++i) {
+    window += losses[i];
+    if (i >= 100) window -= losses[i - 100];
+    s += fmt::format("{} {} {}\n", i + 1, losses[i], window / static_cast<double>(std::min<std::size_t>(i + 1, 100)));
+  }
   s += "EOD\n$accuracy << EOD\n";
   for (const auto& e : history.epochs)
     if (e.test_accuracy == e.test_accuracy) s += fmt::format("{} {}\n", e.epoch, e.test_accuracy);
@@ -47,7 +55,10 @@ inline std::string gnuplot_script(const History& history, const std::filesystem:
   s += fmt::format("set terminal pngcairo size 1200,400 font ',10'\nset output \"{}\"\n", file);
   s += "set multiplot layout 1,2\nset grid\nunset key\n";
   s += "set title 'Training Loss Curve'\nset xlabel 'Training Batch'\nset ylabel 'Loss Value'\n";
-  s += history.batch_losses.empty() ? "plot 0\n" : "plot $loss using 1:2 with lines lw 1\n";
+  s += history.batch_losses.empty()
+           ? "plot 0\n"
+           : "set key top right\nplot $loss using 1:2 with lines lc rgb '#c0c0e0' title 'batch', "
+             "$loss using 1:3 with lines lw 2 lc rgb '#2040a0' title 'mean of 100'\nunset key\n";
   s += "set title 'Test Accuracy Curve'\nset xlabel 'Epoch'\nset ylabel 'Accuracy (%)'\n";
   s += history.epochs.empty() ? "plot 0\n" : "plot $accuracy using 1:2 with linespoints pt 7 ps 0.5\n";
   s += "unset multiplot\nset output\n";
