@@ -211,7 +211,8 @@ int run(Options o, int argc) {
     return go(optim::Sgd(model.parameters(), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay,
                                               .nesterov = o.nesterov}));
   optim::AdamOptions adam{.lr = o.lr, .weight_decay = o.weight_decay};
-  if (o.optimizer == "adamw") return go(optim::AdamW(model.parameters(), adam));
+  if (o.optimizer == "adamw")
+    return go(optim::AdamW(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}));
   return go(optim::Adam(model.parameters(), adam));
 }
 

@@ -326,6 +326,7 @@ struct Cpu {
   // --- dropout (no oneDNN primitive: a loop over the physical buffer, any layout) ----------
   struct DropoutState {
     std::vector<float> mask;  // 0 or 1 / (1 - p) per element of the last training forward
+    Tensor dy_scratch;
   };
 
   // Each group of four elements takes one 64-bit hash of (seed, group), 16 bits an element, so
@@ -354,9 +355,10 @@ struct Cpu {
 
   static void dropout_backward(DropoutState& st, const Tensor& dy, Tensor& dx, const Tensor& x) {
     dx.ensure(x.desc());
-    if (dy.desc() != x.desc())
-      throw Error("dropout backward: the gradient's layout differs from the forward output's");
-    const float* in = dy.data();
+    // The mask follows the forward output's physical layout; a gradient in another layout
+    // (a user's plain one, say) is brought into it first.
+    const auto diff_dst = cpu::in_layout(dy.mem(), x.desc(), st.dy_scratch);
+    const float* in = static_cast<const float*>(diff_dst.get_data_handle());
     const float* mask = st.mask.data();
     float* out = dx.data();
     const auto count = static_cast<std::int64_t>(st.mask.size());

@@ -78,11 +78,20 @@ class Adam {
 template <class Backend>
 Adam(ParameterList<Backend>, AdamOptions) -> Adam<Backend>;
 
-// AdamW: Adam with decoupled weight decay (PyTorch's default weight decay 1e-2).
+// AdamW's options: Adam's, with PyTorch's AdamW default weight decay of 1e-2 (so that
+// AdamW(params, {.lr = 3e-4f}) keeps it).
+struct AdamWOptions {
+  float lr = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  float weight_decay = 1e-2f;
+};
+
+// AdamW: Adam with decoupled weight decay.
 template <class Backend>
-Adam<Backend> AdamW(ParameterList<Backend> parameters, AdamOptions options = {.weight_decay = 1e-2f}) {
-  options.decoupled_weight_decay = true;
-  return Adam<Backend>(std::move(parameters), options);
+Adam<Backend> AdamW(ParameterList<Backend> parameters, AdamWOptions o = {}) {
+  return Adam<Backend>(std::move(parameters), {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, true});
 }
 
 }  // namespace ctnn::optim
