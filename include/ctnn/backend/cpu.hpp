@@ -192,6 +192,7 @@ struct Cpu {
   static void batch_norm_forward(BatchNormState& st, const BatchNormSpec& s, const Tensor& x,
                                  const Buffer& gamma, const Buffer& beta, Buffer& running_mean,
                                  Buffer& running_var, Tensor& y, Mode mode) {
+    const cpu::ThreadLimit threads(cpu::settings().batch_norm_threads);  // see Settings
     if (st.built_for != x.desc() || st.built_mode != mode) batch_norm_build(st, s, x.desc(), mode);
     const cpu::Dims c{s.channels};
     const bool train = mode == Mode::train;
@@ -227,6 +228,7 @@ struct Cpu {
     const cpu::Dims c{s.channels};
     const bool train = st.built_mode == Mode::train;
     const auto diff_dst = cpu::in_layout(dy.mem(), st.backward_pd.diff_dst_desc(), st.dy_scratch);
+    const cpu::ThreadLimit threads(cpu::settings().batch_norm_threads);
     dx.ensure(st.backward_pd.diff_src_desc());
     std::unordered_map<int, dnnl::memory> args{
         {DNNL_ARG_SRC, x.mem()},

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdlib>  // std::getenv, setenv
 
+#include <omp.h>     // omp_get_max_threads, omp_set_num_threads
 #include <unistd.h>  // execv
 
 namespace ctnn::cpu {
@@ -18,5 +19,20 @@ inline void use_passive_openmp_wait(char** argv) {
   if (setenv("OMP_WAIT_POLICY", "PASSIVE", 1) != 0) return;
   execv("/proc/self/exe", argv);  // returns only if the restart failed
 }
+
+// Runs the oneDNN primitives created and executed in its scope on at most `threads` threads.
+// oneDNN fixes a primitive's thread count when it is created and reads OpenMP's setting then.
+class ThreadLimit {
+ public:
+  explicit ThreadLimit(int threads) : previous_(omp_get_max_threads()) {
+    if (threads < previous_) omp_set_num_threads(threads);
+  }
+  ~ThreadLimit() { omp_set_num_threads(previous_); }
+  ThreadLimit(const ThreadLimit&) = delete;
+  ThreadLimit& operator=(const ThreadLimit&) = delete;
+
+ private:
+  int previous_;
+};
 
 }  // namespace ctnn::cpu
