@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <utility>  // std::swap
 #include <vector>
 
 #include <cublas_v2.h>
@@ -208,7 +209,14 @@ template <class Handle, cudnnStatus_t (*Create)(Handle*), cudnnStatus_t (*Destro
 class Descriptor {
  public:
   Descriptor() { CTNN_CUDA_CHECK(Create(&handle_)); }
-  ~Descriptor() { Destroy(handle_); }
+  ~Descriptor() {
+    if (handle_) Destroy(handle_);
+  }
+  Descriptor(Descriptor&& other) noexcept : handle_(other.handle_) { other.handle_ = Handle{}; }
+  Descriptor& operator=(Descriptor&& other) noexcept {
+    std::swap(handle_, other.handle_);
+    return *this;
+  }
   Descriptor(const Descriptor&) = delete;
   Descriptor& operator=(const Descriptor&) = delete;
   operator Handle() const { return handle_; }
