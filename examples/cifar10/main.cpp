@@ -21,17 +21,11 @@
 #include <omp.h>
 #endif
 
+#include "experiment.hpp"
 #include "options.hpp"
 
 using namespace ctnn;
 namespace fs = std::filesystem;
-
-template <int In, int Out>
-using ConvBlock = Sequential<Conv<In, Out>, BN<Out>, ReLU, Conv<Out, Out>, BN<Out>, ReLU, MaxPool<2>, Dropout<0.25f>>;
-
-using SeedNet = Sequential<ConvBlock<3, 32>, ConvBlock<32, 64>, ConvBlock<64, 128>, Flatten, Linear<2048, 512>, ReLU,
-                           Dropout<0.5f>, Linear<512, 10>>;
-using SeedModel = Model<SeedNet, Input<3, 32, 32>, Cpu>;
 
 namespace {
 
@@ -105,17 +99,11 @@ data::Dataset first_images(const data::Dataset& d, long n) {
   return out;
 }
 
-train::Output output_mode(const std::string& s) {
-  if (s == "bar") return train::Output::bar;
-  if (s == "lines") return train::Output::lines;
-  if (s == "none") return train::Output::quiet;
-  return train::Output::automatic;
-}
 
 int run(Options o, int argc) {
-  if (o.device == "cuda") {
-    fmt::print(stderr, "cifar10: --device cuda: this build of ctnn has no CUDA backend (only the oneDNN CPU backend "
-                       "exists so far); use --device cpu\n");
+  if (o.device == "cuda" && !cifar10_example::cuda_built) {
+    fmt::print(stderr, "cifar10: --device cuda: this build has no CUDA backend (nvcc and cuDNN were not found when "
+                       "it was configured); use --device cpu\n");
     return 2;
   }
   if (o.threads > 0) {
@@ -159,64 +147,20 @@ int run(Options o, int argc) {
   data::Loader test_data{splits.test, 500, data::augment::seed_cifar10_test(),
                          {.shuffle = false, .seed = o.seed, .threads = o.loader_threads}};
 
-  // --- model, optimizer, schedule ------------------------------------------------------------
-  SeedModel model(o.seed);
-  fmt::print("{}", SeedModel::summary());
-  const long steps_per_epoch = static_cast<long>(train_data.batches_per_epoch());
-  schedule::Schedule lr_schedule;
-  if (o.schedule == "onecycle")
-    lr_schedule = schedule::OneCycle{.max_lr = o.lr, .total_steps = o.epochs * steps_per_epoch};
-  else if (o.schedule == "cosine")
-    lr_schedule = schedule::Cosine{.lr = o.lr, .t_max = o.epochs * steps_per_epoch, .per_step = true};
-  else if (o.warmup > 0)
-    lr_schedule = schedule::Constant{o.lr};
-  if (o.warmup > 0) lr_schedule = schedule::LinearWarmup{lr_schedule, o.warmup};
-
-  fmt::print("data: {}: {} training images (batch {}, {} steps per epoch), {} test images\n", data_name,
-             splits.train.size(), o.batch, steps_per_epoch, splits.test.size());
-  fmt::print("recipe: {} lr {}{}{}, schedule {}{}, {} epochs, seed {}\n", o.optimizer, o.lr,
-             o.optimizer == "sgd" ? fmt::format(", momentum {}{}", o.momentum, o.nesterov ? " (Nesterov)" : "") : "",
-             o.weight_decay > 0 ? fmt::format(", weight decay {}", o.weight_decay) : "", o.schedule,
-             o.warmup > 0 ? fmt::format(" after {} warmup steps", o.warmup) : "", o.epochs, o.seed);
-
-  train::FitOptions fit;
-  fit.epochs = o.epochs;
-  fit.output = output_mode(o.progress);
-  fit.checkpoint = o.checkpoint;
-  fit.history_csv = o.history;
-  fit.plot_png = o.plot;
-  if (!o.plot.empty() && o.history.empty()) fit.history_csv = fs::path(o.plot).replace_extension(".csv");
-
-  auto go = [&](auto optimizer) -> int {
-    train::Trainer trainer{model, std::move(optimizer), loss::CrossEntropy<Cpu>{}, lr_schedule};
-    if (!o.resume.empty()) {
-      trainer.resume(o.resume);
-      fmt::print("resumed from {} after epoch {}\n", o.resume, trainer.epochs_done());
-    }
-    const auto& history = trainer.fit(train_data, test_data, fit);
-    const double accuracy = trainer.epochs_done() > 0 && !history.epochs.empty() &&
-                                    history.epochs.back().epoch == trainer.epochs_done()
-                                ? history.epochs.back().test_accuracy
-                                : trainer.evaluate(test_data).accuracy;
-    if (!fit.history_csv.empty()) fmt::print("history: {}\n", fit.history_csv.string());
-    if (!fit.checkpoint.empty()) fmt::print("checkpoint: {}\n", fit.checkpoint.string());
-    fmt::print("test accuracy: {:.2f}%\n", accuracy);
-    if (accuracy < o.min_accuracy) {
-      fmt::print(stderr, "cifar10: test accuracy {:.2f}% is below --min-accuracy {}\n", accuracy, o.min_accuracy);
-      return 1;
-    }
-    return 0;
-  };
-  if (o.optimizer == "sgd")
-    return go(optim::Sgd(model.parameters(), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay,
-                                              .nesterov = o.nesterov}));
-  optim::AdamOptions adam{.lr = o.lr, .weight_decay = o.weight_decay};
-  if (o.optimizer == "adamw")
-    return go(optim::AdamW(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}));
-  return go(optim::Adam(model.parameters(), adam));
+  // --- model, optimizer, schedule, training: on the chosen backend ----------------------------
+  const cifar10_example::RunData run_data{splits, train_data, test_data, data_name};
+  if (o.device == "cuda") return cifar10_example::train_on_cuda(o, run_data);
+  return cifar10_example::train_seed<Cpu>(o, run_data);
 }
 
 }  // namespace
+
+#ifndef CTNN_EXAMPLE_HAS_CUDA
+namespace cifar10_example {
+extern const bool cuda_built = false;
+int train_on_cuda(const Options&, const RunData&) { return 2; }  // refused in run() already
+}  // namespace cifar10_example
+#endif
 
 int main(int argc, char** argv) {
   // OpenMP reads OMP_WAIT_POLICY once, when the program starts; spinning idle threads cost

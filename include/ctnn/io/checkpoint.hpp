@@ -63,7 +63,7 @@ void write_slots(const std::filesystem::path& path, const std::vector<Slot<Buffe
   SafetensorsWriter writer;
   writer.metadata = metadata;
   writer.metadata.try_emplace("format", "pt");  // what PyTorch's safetensors tooling expects
-  for (const auto& s : slots) writer.add(s.name, s.shape, s.buffer->host());
+  for (const auto& s : slots) writer.add(s.name, s.shape, s.buffer->to_vector());  // to_vector: any backend
   writer.write(path);
 }
 
@@ -96,13 +96,15 @@ void read_slots(const Safetensors& file, const std::vector<Slot<Buffer>>& slots,
                                     t.name, shape_text(t.shape), what));
   }
   for (std::size_t i = 0; i < slots.size(); ++i) {
-    auto out = slots[i].buffer->host();
+    // Through host memory and assign(), so that a GPU buffer loads the same way.
+    std::vector<float> out(slots[i].buffer->size());
     if (found[i]->dtype == Dtype::F32) {
       file.copy_f32(*found[i], out);
     } else {
       const auto values = file.floats(*found[i]);
       std::copy(values.begin(), values.end(), out.begin());
     }
+    slots[i].buffer->assign(out);
   }
 }
 

@@ -232,10 +232,7 @@ class Trainer {
     }
     if (restore_best && !best_.empty()) {
       auto params = model_->parameters();
-      for (std::size_t i = 0; i < params.size(); ++i) {
-        auto dst = params[i].value->host();
-        std::copy(best_[i].begin(), best_[i].end(), dst.begin());
-      }
+      for (std::size_t i = 0; i < params.size(); ++i) params[i].value->assign(best_[i]);
       progress.message(fmt::format("restored the parameters of epoch {}, the best one", best_epoch_));
     }
     if (!options.plot_png.empty()) {
@@ -312,10 +309,7 @@ class Trainer {
       stale_epochs_ = 0;
       if (options.keep_best) {
         best_.clear();
-        for (auto& p : model_->parameters()) {
-          const auto v = p.value->host();
-          best_.emplace_back(v.begin(), v.end());
-        }
+        for (auto& p : model_->parameters()) best_.push_back(p.value->to_vector());
       }
       if (!options.best_weights.empty())
         io::save_weights(options.best_weights, *model_, {{"ctnn.epoch", std::to_string(r.epoch)}});

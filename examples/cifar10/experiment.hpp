@@ -1,0 +1,120 @@
+// The cifar10 example's training, written once over the backend: main.cpp runs it on the CPU
+// (g++, oneDNN) and cuda.cu on the GPU (nvcc, cuDNN). This header must not include a backend
+// itself: nvcc can't compile oneDNN's header, and g++ can't compile the CUDA one.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <ctnn/data/data.hpp>
+#include <ctnn/layers/activation.hpp>
+#include <ctnn/layers/batchnorm.hpp>
+#include <ctnn/layers/conv.hpp>
+#include <ctnn/layers/dropout.hpp>
+#include <ctnn/layers/flatten.hpp>
+#include <ctnn/layers/linear.hpp>
+#include <ctnn/layers/pool.hpp>
+#include <ctnn/loss/cross_entropy.hpp>
+#include <ctnn/model.hpp>
+#include <ctnn/optim/adam.hpp>
+#include <ctnn/optim/sgd.hpp>
+#include <ctnn/train/train.hpp>
+#include <fmt/format.h>
+
+#include "recipe.hpp"  // Options
+
+namespace cifar10_example {
+using namespace ctnn;
+namespace fs = std::filesystem;
+
+// The seed's network.
+template <int In, int Out>
+using ConvBlock = Sequential<Conv<In, Out>, BN<Out>, ReLU, Conv<Out, Out>, BN<Out>, ReLU, MaxPool<2>, Dropout<0.25f>>;
+using SeedNet = Sequential<ConvBlock<3, 32>, ConvBlock<32, 64>, ConvBlock<64, 128>, Flatten, Linear<2048, 512>, ReLU,
+                           Dropout<0.5f>, Linear<512, 10>>;
+
+// The data main.cpp prepared for the run.
+struct RunData {
+  data::Splits& splits;
+  data::Loader<decltype(data::augment::seed_cifar10())>& train_data;
+  data::Loader<decltype(data::augment::seed_cifar10_test())>& test_data;
+  std::string name;
+};
+
+// True when this program was built with the CUDA backend (cuda.cu linked in).
+extern const bool cuda_built;
+// Defined in cuda.cu (or as a refusal in main.cpp without CUDA).
+int train_on_cuda(const Options& o, const RunData& d);
+
+inline train::Output output_mode(const std::string& s) {
+  if (s == "bar") return train::Output::bar;
+  if (s == "lines") return train::Output::lines;
+  if (s == "none") return train::Output::quiet;
+  return train::Output::automatic;
+}
+
+template <class Backend>
+int train_seed(const Options& o, const RunData& d) {
+  auto& splits = d.splits;
+  auto& train_data = d.train_data;
+  auto& test_data = d.test_data;
+  const auto& data_name = d.name;
+  // --- model, optimizer, schedule ------------------------------------------------------------
+  using SeedModel = Model<SeedNet, Input<3, 32, 32>, Backend>;
+  SeedModel model(o.seed);
+  fmt::print("{}", SeedModel::summary());
+  const long steps_per_epoch = static_cast<long>(train_data.batches_per_epoch());
+  schedule::Schedule lr_schedule;
+  if (o.schedule == "onecycle")
+    lr_schedule = schedule::OneCycle{.max_lr = o.lr, .total_steps = o.epochs * steps_per_epoch};
+  else if (o.schedule == "cosine")
+    lr_schedule = schedule::Cosine{.lr = o.lr, .t_max = o.epochs * steps_per_epoch, .per_step = true};
+  else if (o.warmup > 0)
+    lr_schedule = schedule::Constant{o.lr};
+  if (o.warmup > 0) lr_schedule = schedule::LinearWarmup{lr_schedule, o.warmup};
+
+  fmt::print("data: {}: {} training images (batch {}, {} steps per epoch), {} test images\n", data_name,
+             splits.train.size(), o.batch, steps_per_epoch, splits.test.size());
+  fmt::print("recipe: {} lr {}{}{}, schedule {}{}, {} epochs, seed {}\n", o.optimizer, o.lr,
+             o.optimizer == "sgd" ? fmt::format(", momentum {}{}", o.momentum, o.nesterov ? " (Nesterov)" : "") : "",
+             o.weight_decay > 0 ? fmt::format(", weight decay {}", o.weight_decay) : "", o.schedule,
+             o.warmup > 0 ? fmt::format(" after {} warmup steps", o.warmup) : "", o.epochs, o.seed);
+
+  train::FitOptions fit;
+  fit.epochs = o.epochs;
+  fit.output = output_mode(o.progress);
+  fit.checkpoint = o.checkpoint;
+  fit.history_csv = o.history;
+  fit.plot_png = o.plot;
+  if (!o.plot.empty() && o.history.empty()) fit.history_csv = fs::path(o.plot).replace_extension(".csv");
+
+  auto go = [&](auto optimizer) -> int {
+    train::Trainer trainer{model, std::move(optimizer), loss::CrossEntropy<Backend>{}, lr_schedule};
+    if (!o.resume.empty()) {
+      trainer.resume(o.resume);
+      fmt::print("resumed from {} after epoch {}\n", o.resume, trainer.epochs_done());
+    }
+    const auto& history = trainer.fit(train_data, test_data, fit);
+    const double accuracy = trainer.epochs_done() > 0 && !history.epochs.empty() &&
+                                    history.epochs.back().epoch == trainer.epochs_done()
+                                ? history.epochs.back().test_accuracy
+                                : trainer.evaluate(test_data).accuracy;
+    if (!fit.history_csv.empty()) fmt::print("history: {}\n", fit.history_csv.string());
+    if (!fit.checkpoint.empty()) fmt::print("checkpoint: {}\n", fit.checkpoint.string());
+    fmt::print("test accuracy: {:.2f}%\n", accuracy);
+    if (accuracy < o.min_accuracy) {
+      fmt::print(stderr, "cifar10: test accuracy {:.2f}% is below --min-accuracy {}\n", accuracy, o.min_accuracy);
+      return 1;
+    }
+    return 0;
+  };
+  if (o.optimizer == "sgd")
+    return go(optim::Sgd(model.parameters(), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay,
+                                              .nesterov = o.nesterov}));
+  optim::AdamOptions adam{.lr = o.lr, .weight_decay = o.weight_decay};
+  if (o.optimizer == "adamw")
+    return go(optim::AdamW(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}));
+  return go(optim::Adam(model.parameters(), adam));
+}
+
+}  // namespace cifar10_example

@@ -1,0 +1,33 @@
+// What one run of the cifar10 example does: the options the command line fills in. No CLI11
+// here, so the CUDA translation unit (nvcc) can include it.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace cifar10_example {
+
+struct Options {
+  std::string data;              // CIFAR-10 folder
+  std::string recipe = "seed";   // seed | onecycle
+  int epochs = 50;
+  int batch = 128;
+  float lr = 1e-3f;              // the peak lr for onecycle
+  std::string optimizer = "adam";  // adam | adamw | sgd
+  std::string schedule = "constant";  // constant | onecycle | cosine
+  float momentum = 0.9f;         // sgd
+  bool nesterov = false;         // sgd
+  float weight_decay = 0.0f;
+  long warmup = 0;               // linear warmup steps in front of the schedule
+  std::string device = "cpu";    // cpu | cuda
+  int threads = 0;               // 0: OpenMP's default
+  int loader_threads = -1;       // -1: the loader's default
+  std::uint64_t seed = 0;
+  long train_limit = 0;          // 0: all
+  std::string history, plot, checkpoint, resume;
+  std::string progress = "auto";  // auto | bar | lines | none
+  bool synthetic = false;        // skip CIFAR-10: the synthetic data set
+  bool download = true;          // try to download CIFAR-10 when it's missing
+  double min_accuracy = 0;       // fail (exit 1) below this final test accuracy
+};
+
+}  // namespace cifar10_example
