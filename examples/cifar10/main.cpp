@@ -6,12 +6,12 @@
 //   cifar10 --data /tmp/cifar10 --history run.csv --plot run.png --checkpoint run.safetensors
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>  // std::getenv, setenv
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
-#include <unistd.h>  // execv, isatty
+#include <unistd.h>  // isatty
 
 #include <ctnn/ctnn.hpp>
 #include <ctnn/data/data.hpp>
@@ -22,7 +22,6 @@
 #endif
 
 #include "experiment.hpp"
-#include "options.hpp"
 
 using namespace ctnn;
 namespace fs = std::filesystem;
@@ -163,23 +162,10 @@ int train_on_cuda(const Options&, const RunData&) { return 2; }  // refused in r
 #endif
 
 int main(int argc, char** argv) {
-  // OpenMP reads OMP_WAIT_POLICY once, when the program starts; spinning idle threads cost
-  // several times the run time on small machines, so unless the user chose, restart passive.
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    ::execv("/proc/self/exe", argv);  // returns only on failure: then go on as we are
-  }
-  CLI::App app{"cifar10"};
+  cpu::use_passive_openmp_wait(argv);  // see ctnn/backend/cpu/threads.hpp
   Options o;
-  cifar10_example::add_flags(app, o);
-  try {
-    app.parse(argc, argv);
-    cifar10_example::apply_recipe(app, o);
-    if (o.nesterov && o.optimizer == "sgd" && o.momentum <= 0)
-      throw CLI::ValidationError("--nesterov", "Nesterov momentum needs --momentum above 0");
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  // The command line is parsed in options.cpp, so CLI11 compiles apart from the network.
+  if (const int exit_code = cifar10_example::parse_command_line(argc, argv, o); exit_code >= 0) return exit_code;
   try {
     return run(o, argc);
   } catch (const std::exception& e) {

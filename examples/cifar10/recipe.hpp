@@ -30,4 +30,8 @@ struct Options {
   double min_accuracy = 0;       // fail (exit 1) below this final test accuracy
 };
 
+// Fills `o` from the command line (options.cpp). Returns -1 to go on, or the exit code for
+// --help and for bad flags (after printing why).
+int parse_command_line(int argc, char** argv, Options& o);
+
 }  // namespace cifar10_example
