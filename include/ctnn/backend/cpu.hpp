@@ -31,10 +31,6 @@ struct Cpu {
   static constexpr const char* name = "cpu";
 
   // --- moving data in and out ------------------------------------------------------------
-  // Wraps the user's NCHW (or N x features) floats without copying.
-  static void wrap_input(Tensor& t, std::span<const float> values, const cpu::Dims& dims) {
-    t.view(cpu::plain_desc(dims), const_cast<float*>(values.data()));
-  }
   // Copies a tensor out in plain NCHW (or N x features) order.
   static std::vector<float> to_host(const Tensor& t) {
     const auto plain = cpu::plain_desc(t.desc().dims());

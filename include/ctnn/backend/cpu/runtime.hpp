@@ -77,13 +77,6 @@ class Tensor {
     memory_ = memory(desc, runtime().engine, storage_.get());
   }
 
-  // Refers to memory owned by someone else (the user's input batch): no copy.
-  void view(const memory::desc& desc, void* data) {
-    storage_.reset();
-    capacity_ = 0;
-    memory_ = memory(desc, runtime().engine, data);
-  }
-
   const memory& mem() const { return memory_; }
   memory::desc desc() const { return memory_.get_desc(); }
   bool empty() const { return !memory_; }
