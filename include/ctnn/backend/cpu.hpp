@@ -342,7 +342,7 @@ struct Cpu {
     const auto groups = static_cast<std::int64_t>((count + 3) / 4);
 #pragma omp parallel for schedule(static)
     for (std::int64_t g = 0; g < groups; ++g) {
-      std::uint64_t bits = cpu::hash64(seed, static_cast<std::uint64_t>(g));
+      std::uint64_t bits = counter_hash(seed, static_cast<std::uint64_t>(g));
       const std::size_t end = std::min<std::size_t>(count, static_cast<std::size_t>(g) * 4 + 4);
       for (std::size_t i = static_cast<std::size_t>(g) * 4; i < end; ++i, bits >>= 16) {
         mask[i] = (bits & 0xFFFF) >= threshold ? keep_scale : 0.0f;

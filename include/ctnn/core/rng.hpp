@@ -7,6 +7,21 @@
 
 namespace ctnn {
 
+inline constexpr std::uint64_t golden_gamma = 0x9E3779B97F4A7C15ull;  // 2^64 / golden ratio
+
+// splitmix64's finaliser: mixes 64 bits bijectively.
+constexpr std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// A hash of (seed, counter): any thread or GPU kernel can compute draw number `counter` of a
+// stream without the ones before it. Dropout masks come from it on both backends.
+constexpr std::uint64_t counter_hash(std::uint64_t seed, std::uint64_t counter) {
+  return mix64(seed + (counter + 1) * golden_gamma);
+}
+
 class Rng {
  public:
   explicit Rng(std::uint64_t seed = 0) { reseed(seed); }
@@ -41,12 +56,7 @@ class Rng {
   }
 
  private:
-  static std::uint64_t splitmix64(std::uint64_t& x) {
-    std::uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  static std::uint64_t splitmix64(std::uint64_t& x) { return mix64(x += golden_gamma); }
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
   std::uint64_t state_[4];

@@ -49,15 +49,6 @@ inline Settings& settings() {
   return instance;
 }
 
-// A 64-bit hash of (seed, counter): the splitmix64 finaliser. Dropout masks come from it, so
-// any thread can compute any element's draw.
-inline std::uint64_t hash64(std::uint64_t seed, std::uint64_t counter) {
-  std::uint64_t z = seed + (counter + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // An activation or gradient: a oneDNN memory in whatever layout the producing primitive chose.
 // The buffer grows but never shrinks, so a smaller last batch doesn't reallocate, and a
 // layout change within the capacity costs nothing.

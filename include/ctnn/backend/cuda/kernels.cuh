@@ -4,19 +4,17 @@
 #include <cstdint>
 
 #include "ctnn/core/op_specs.hpp"  // AdamStep, SgdStep
+#include "ctnn/core/rng.hpp"       // counter_hash
 
 namespace ctnn::cuda::kernels {
 
 inline constexpr int threads = 256;
 inline int blocks_for(std::size_t count) { return static_cast<int>((count + threads - 1) / threads); }
 
-// A counter-based hash (splitmix64 finaliser of seed + index): each element's dropout draw
-// depends only on the seed and its index, so backward recomputes the mask instead of storing it.
+// Each element's dropout draw depends only on the seed and its index (core/rng.hpp's
+// counter_hash), so backward recomputes the mask instead of storing it.
 __device__ inline std::uint32_t hash24(std::uint64_t seed, std::uint64_t index) {
-  std::uint64_t z = seed + (index + 1) * 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return static_cast<std::uint32_t>((z ^ (z >> 31)) >> 40);
+  return static_cast<std::uint32_t>(counter_hash(seed, index) >> 40);
 }
 
 __global__ void dropout(const float* in, float* out, std::size_t count, std::uint64_t seed, std::uint32_t threshold,
