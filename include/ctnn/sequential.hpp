@@ -16,7 +16,7 @@
 #include <boost/hana/length.hpp>
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/type.hpp>
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/core/error.hpp"    // Error
 #include "ctnn/layers/layer.hpp"  // the layer contract
@@ -40,6 +40,19 @@ class LayerError : public Error {
 };
 
 namespace detail {
+
+// Called from a catch block: rethrows the exception in flight as a LayerError naming the
+// layer at `index` in its Sequential, whose type name `name` gives. Nested Sequentials
+// prepend their own position to the path ("3.1"). Anything not a std::exception passes as is.
+[[noreturn]] inline void rethrow_from_layer(std::size_t index, std::string (*name)()) {
+  try {
+    throw;
+  } catch (const LayerError& e) {
+    throw LayerError(std::to_string(index) + "." + e.path(), e.layer(), e.message());
+  } catch (const std::exception& e) {
+    throw LayerError(std::to_string(index), name(), e.what());
+  }
+}
 
 // The shape after layer L (at 1-based Position) given its input In. With Report, a layer
 // that can't take In instantiates its check_input, whose static_assert is the compiler's
@@ -155,9 +168,15 @@ struct Sequential {
 
     const Tensor& forward(const Tensor& x, Context<B>& context) {
       const Tensor* current = &x;
-      each([&]<std::size_t I>(auto& layer) {
-        guarded<I>([&] { current = &layer.forward(*current, context); });
-      });
+      std::size_t running = 0;
+      try {
+        each([&]<std::size_t I>(auto& layer) {
+          running = I;
+          current = &layer.forward(*current, context);
+        });
+      } catch (...) {
+        detail::rethrow_from_layer(running, layer_names[running]);
+      }
       return *current;
     }
 
@@ -165,9 +184,15 @@ struct Sequential {
     // only when want_dx (a network's input rarely needs one).
     const Tensor* backward(const Tensor& dy, Context<B>& context, bool want_dx) {
       const Tensor* gradient = &dy;
-      each_reversed([&]<std::size_t I>(auto& layer) {
-        guarded<I>([&] { gradient = layer.backward(*gradient, context, I > 0 || want_dx); });
-      });
+      std::size_t running = size - 1;
+      try {
+        each_reversed([&]<std::size_t I>(auto& layer) {
+          running = I;
+          gradient = layer.backward(*gradient, context, I > 0 || want_dx);
+        });
+      } catch (...) {
+        detail::rethrow_from_layer(running, layer_names[running]);
+      }
       return gradient;
     }
 
@@ -192,18 +217,9 @@ struct Sequential {
         (f.template operator()<size - 1 - I>(std::get<size - 1 - I>(layers_)), ...);
       }(std::index_sequence_for<Layers...>{});
     }
-    // Failures inside layer I come out naming its path and type; nested Sequentials prepend
-    // their own position.
-    template <std::size_t I, class F>
-    static void guarded(F&& f) {
-      try {
-        f();
-      } catch (const LayerError& e) {
-        throw LayerError(std::to_string(I) + "." + e.path(), e.layer(), e.message());
-      } catch (const std::exception& e) {
-        throw LayerError(std::to_string(I), layer<I>::name(), e.what());
-      }
-    }
+    // Failures inside a layer come out naming its path and type (see rethrow_from_layer).
+    // One handler per pass rather than one per layer keeps the generated code small.
+    static constexpr std::string (*layer_names[])() = {&Layers::name...};
 
     typename runtimes<std::index_sequence_for<Layers...>>::type layers_;
   };
