@@ -8,8 +8,9 @@
 #include <type_traits>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
+#include "ctnn/core/config.hpp"      // CTNN_INLINE
 #include "ctnn/core/context.hpp"     // Context
 #include "ctnn/core/error.hpp"       // Error
 #include "ctnn/core/parameters.hpp"  // ParameterList
@@ -37,6 +38,10 @@ template <class Backend> struct NoRuntime {
   const typename Backend::Tensor* backward(const typename Backend::Tensor& dy, Context<Backend>&, bool) { return &dy; }
   void collect(ParameterList<Backend>&, const std::string&) {}
 };
+
+// The summary table of a model with input shape `input` (Model::summary()).
+CTNN_INLINE std::string format_summary(const std::vector<SummaryRow>& rows, const std::string& input,
+                                       long parameters, long flops_per_sample);
 
 template <class L, class In>
 void summarize(std::vector<SummaryRow>& rows, const std::string& path) {
@@ -126,15 +131,7 @@ class Model {
 
   // A table of every layer: output shape, parameters and forward FLOPs per sample.
   static std::string summary() {
-    std::string text = fmt::format("{:<8} {:<22} {:>12} {:>12} {:>14}\n", "layer", "type", "output", "parameters",
-                                   "MFLOP/sample");
-    text += fmt::format("{:<8} {:<22} {:>12} {:>12} {:>14}\n", "", "input", shape_name<In>(), "", "");
-    for (const auto& row : summary_rows())
-      text += fmt::format("{:<8} {:<22} {:>12} {:>12} {:>14.3f}\n", row.path, row.layer, row.output,
-                          row.parameters, row.flops / 1e6);
-    text += fmt::format("total: {} parameters, {:.1f} MFLOP per sample forward\n", parameter_count,
-                        flops_per_sample / 1e6);
-    return text;
+    return detail::format_summary(summary_rows(), shape_name<In>(), parameter_count, flops_per_sample);
   }
 
  private:
@@ -152,3 +149,7 @@ class Model {
 };
 
 }  // namespace ctnn
+
+#ifndef CTNN_SEPARATE_COMPILATION
+#include "ctnn/model.ipp"
+#endif

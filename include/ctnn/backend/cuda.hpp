@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/backend/cuda/kernels.cuh"  // dropout, cross_entropy, adam, ...
 #include "ctnn/backend/cuda/runtime.cuh"  // runtime(), Tensor, Buffer, descriptors, CTNN_CUDA_CHECK

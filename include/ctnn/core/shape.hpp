@@ -4,7 +4,7 @@
 #include <concepts>  // std::same_as
 #include <string>    // shape_name
 
-#include <fmt/format.h>  // shape_name
+#include <fmt/core.h>  // shape_name
 
 namespace ctnn {
 

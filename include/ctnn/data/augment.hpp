@@ -27,7 +27,7 @@
 #include <utility>      // std::index_sequence
 #include <vector>       // std::vector
 
-#include <fmt/format.h>  // fmt::format
+#include <fmt/core.h>  // fmt::format
 
 #include "ctnn/data/dataset.hpp"          // ImageShape
 #include "ctnn/data/detail/geometry.hpp"  // GeoStep, apply_step, fuse_steps, sample_fused

@@ -21,7 +21,7 @@
 #include <string_view>  // std::string_view
 #include <vector>       // std::vector
 
-#include <fmt/format.h>  // fmt::format
+#include <fmt/core.h>  // fmt::format
 
 #include "ctnn/data/dataset.hpp"  // Dataset, ImageShape
 #include "ctnn/data/error.hpp"    // DataError

@@ -24,7 +24,7 @@
 #include <utility>             // std::move, std::swap
 #include <vector>              // std::vector
 
-#include <fmt/format.h>  // fmt::format
+#include <fmt/core.h>  // fmt::format
 
 #include "ctnn/data/augment.hpp"     // augment::ToFloat, the transforms
 #include "ctnn/data/dataset.hpp"     // Dataset, ImageShape

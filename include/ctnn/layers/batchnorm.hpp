@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/core/op_specs.hpp"      // BatchNormSpec
 #include "ctnn/layers/activation.hpp"  // ReLU, which BN absorbs when it follows

@@ -3,7 +3,7 @@
 #pragma once
 #include <string>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/layers/layer.hpp"  // the layer contract, ShapePreserving
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <string>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/core/init.hpp"      // uniform_fill, kaiming_uniform_bound
 #include "ctnn/core/op_specs.hpp"  // LinearSpec

@@ -4,7 +4,7 @@
 #pragma once
 #include <string>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/core/op_specs.hpp"  // PoolSpec
 #include "ctnn/layers/layer.hpp"   // the layer contract

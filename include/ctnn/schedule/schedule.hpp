@@ -12,7 +12,7 @@
 #include <type_traits>  // std::remove_cvref_t
 #include <utility>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/core/error.hpp"         // Error
 #include "ctnn/schedule/progress.hpp"  // Progress, EpochMetrics

@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/core/error.hpp"           // Error
 #include "ctnn/schedule/progress.hpp"    // Progress, EpochMetrics

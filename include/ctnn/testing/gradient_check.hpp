@@ -33,7 +33,7 @@
 #include <utility>    // std::swap
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/core/error.hpp"  // Error
 #include "ctnn/core/mode.hpp"   // Mode

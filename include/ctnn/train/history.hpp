@@ -1,15 +1,12 @@
 // What fit() records: one row per epoch, and the loss of every training batch.
 #pragma once
-#include <cerrno>
-#include <cstdio>
-#include <cstring>  // std::strerror
 #include <filesystem>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
+#include "ctnn/core/config.hpp"  // CTNN_INLINE
 #include "ctnn/core/error.hpp"  // Error
 
 namespace ctnn::train {
@@ -32,46 +29,16 @@ struct History {
   static constexpr const char* csv_header = "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds";
 
   // The epoch table as CSV: epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds.
-  std::string csv() const {
-    std::string out = std::string(csv_header) + "\n";
-    for (const auto& e : epochs)
-      out += fmt::format("{},{:.6f},{:.4f},{:.6f},{:.4f},{:.6g},{:.3f}\n", e.epoch, e.train_loss, e.train_accuracy,
-                         e.test_loss, e.test_accuracy, e.lr, e.seconds);
-    return out;
-  }
+  std::string csv() const;
 
   // Reads what csv() wrote (used when resuming, so the history runs on from where it stopped).
-  static History from_csv(const std::string& text) {
-    History h;
-    std::istringstream in(text);
-    std::string line;
-    std::getline(in, line);
-    if (line != csv_header) throw Error(fmt::format("history: unexpected CSV header '{}'", line));
-    int row = 1;
-    while (std::getline(in, line)) {
-      ++row;
-      if (line.empty()) continue;
-      EpochRecord e;
-      if (std::sscanf(line.c_str(), "%d,%lf,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_accuracy,
-                      &e.test_loss, &e.test_accuracy, &e.lr, &e.seconds) != 7)
-        throw Error(fmt::format("history: row {} '{}' doesn't have the 7 columns of '{}'", row, line, csv_header));
-      e.images_per_second = 0;
-      h.epochs.push_back(e);
-    }
-    return h;
-  }
+  static History from_csv(const std::string& text);
 
-  void write_csv(const std::filesystem::path& path) const {
-    const auto tmp = path.string() + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "w");
-    if (!f) throw Error(fmt::format("history: can't write {}: {}", tmp, std::strerror(errno)));
-    const std::string text = csv();
-    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    if (std::fclose(f) != 0 || !ok) throw Error(fmt::format("history: writing {} failed", tmp));
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw Error(fmt::format("history: can't rename {} to {}: {}", tmp, path.string(), ec.message()));
-  }
+  void write_csv(const std::filesystem::path& path) const;
 };
 
 }  // namespace ctnn::train
+
+#ifndef CTNN_SEPARATE_COMPILATION
+#include "ctnn/train/history.ipp"
+#endif

@@ -5,123 +5,60 @@
 //                                           .history_csv = "history.csv", .plot_png = "history.png"});
 //   fmt::print("test accuracy: {:.2f}%\n", trainer.evaluate(test_loader).accuracy);
 //
-// Data sources are ranges of batches, one epoch at a time: `source.epoch(e)` (e from 0) yields
-// batches with `size`, `images` (NCHW floats) and `labels`, and `source.batches_per_epoch()`
-// counts them. data::Loader is one. Epoch e's batches must depend only on e (data::Loader's
-// do: its order and augmentation are functions of its seed and e), so that a resumed run
-// sees the same data as an uninterrupted one.
+// Data sources are ranges of batches, one epoch at a time (data::Loader is one), or
+// train::DataSource objects; see train/source.hpp.
 //
 // Every epoch: the model trains on all of `train` (the schedule sets the learning rate before
 // each step), is evaluated on the validation data, the history gets a row, callbacks run, and
 // the checkpoint and history CSV are rewritten (atomically). A non-finite loss stops training
 // with a TrainingError naming the epoch and batch; the last checkpoint is not touched.
 #pragma once
-#include <algorithm>  // std::max_element, std::copy, std::min
-#include <chrono>
-#include <cmath>  // std::isfinite, std::nan
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>  // std::strtod
+#include <algorithm>  // std::max_element, std::min
 #include <filesystem>
 #include <functional>
-#include <limits>
-#include <optional>
 #include <span>
-#include <string>
 #include <utility>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 
 #include "ctnn/core/error.hpp"          // Error
 #include "ctnn/core/mode.hpp"           // Mode
 #include "ctnn/io/checkpoint.hpp"       // save_checkpoint, load_checkpoint, save_weights
 #include "ctnn/optim/state.hpp"         // Optimizer, HasMomentum
-#include "ctnn/schedule/schedule.hpp"   // Schedule, Progress, EpochMetrics
+#include "ctnn/schedule/schedule.hpp"   // Schedule
 #include "ctnn/train/history.hpp"       // History, EpochRecord
-#include "ctnn/train/plot.hpp"          // plot_history
-#include "ctnn/train/progress.hpp"      // ProgressPrinter, Output
+#include "ctnn/train/loop.hpp"          // Loop, Learner, FitOptions, Evaluation, ...
+#include "ctnn/train/source.hpp"        // DataSource, as_data_source
 
 namespace ctnn::train {
 
-// Training can't go on (a NaN or infinite loss).
-class TrainingError : public Error {
- public:
-  using Error::Error;
-};
-
-struct Evaluation {
-  double loss = 0;      // mean over the samples
-  double accuracy = 0;  // percent
-  long samples = 0, correct = 0;
-};
-
-struct EarlyStopping {
-  enum class Metric { test_accuracy, test_loss };
-  Metric metric = Metric::test_accuracy;
-  int patience = 5;       // stop after this many epochs without improvement
-  double min_delta = 0;   // the least change that counts as improvement
-};
-
-struct FitOptions {
-  int epochs = 1;                      // total epochs; after resume() the ones already done count
-  Output output = Output::automatic;   // progress bar on a terminal, lines otherwise
-  std::FILE* out = stdout;
-  long log_every = 100;                // batches between progress lines
-  std::filesystem::path checkpoint;    // if set: model, optimizer and state after every epoch
-  std::filesystem::path history_csv;   // if set: rewritten after every epoch
-  std::filesystem::path plot_png;      // if set: drawn (with gnuplot) when fit() returns
-  std::optional<EarlyStopping> early_stopping;
-  bool keep_best = false;              // end with the parameters of the best epoch (test accuracy)
-  std::filesystem::path best_weights;  // if set: the best epoch's weights, saved when it improves
-};
-
-// What an end-of-batch callback sees.
-struct BatchInfo {
-  int epoch = 0;           // from 1
-  long batch = 0;          // from 1
-  long batches = 0;        // in the epoch
-  int size = 0;            // samples in this batch
-  float loss = 0;          // this batch's mean loss
-  int correct = 0;         // this batch's correct predictions
-  float lr = 0;            // the learning rate of this step
-};
-
+// The model-specific half of training: forward, loss, backward and the optimizer step, and
+// checkpoints of this model and optimizer. Everything else is detail::Loop's.
 template <class ModelT, optim::Optimizer Opt, class Loss>
-class Trainer {
+class Trainer final : private detail::Learner {
  public:
   Trainer(ModelT& model, Opt optimizer, Loss loss = {}, schedule::Schedule schedule = {})
-      : model_(&model), optimizer_(std::move(optimizer)), loss_(std::move(loss)), schedule_(std::move(schedule)) {}
+      : model_(&model), optimizer_(std::move(optimizer)), loss_(std::move(loss)), loop_(std::move(schedule)) {}
 
   // --- training --------------------------------------------------------------------------
   template <class Train, class Test>
   const History& fit(Train& train, Test& test, const FitOptions& options) {
-    return run(train, &test, options);
+    auto&& train_source = as_data_source(train);
+    auto&& test_source = as_data_source(test);
+    return loop_.run(*this, train_source, &test_source, options);
   }
   template <class Train>
   const History& fit(Train& train, const FitOptions& options) {
-    return run<Train, Train>(train, nullptr, options);
+    auto&& train_source = as_data_source(train);
+    return loop_.run(*this, train_source, nullptr, options);
   }
 
   // Mean loss and accuracy over one pass of `data` in eval mode (epoch 0 of the source).
   template <class Data>
   Evaluation evaluate(Data& data) {
-    const Mode previous = model_->mode();
-    model_->eval();
-    Evaluation e;
-    double loss_sum = 0;
-    for (const auto& b : data.epoch(0)) {
-      const auto r = loss_.forward(model_->forward(b.images, b.size), b.labels);
-      loss_sum += static_cast<double>(r.loss) * b.size;
-      e.correct += r.correct;
-      e.samples += b.size;
-    }
-    if (previous == Mode::train) model_->train();
-    if (e.samples > 0) {
-      e.loss = loss_sum / static_cast<double>(e.samples);
-      e.accuracy = 100.0 * static_cast<double>(e.correct) / static_cast<double>(e.samples);
-    }
-    return e;
+    auto&& source = as_data_source(data);
+    return loop_.evaluate(*this, source);
   }
 
   // The predicted class of each of `count` samples (NCHW floats), in eval mode.
@@ -148,193 +85,72 @@ class Trainer {
   template <class Data>
   std::vector<int> predict(Data& data) {
     std::vector<int> classes;
-    for (const auto& b : data.epoch(0)) {
+    auto&& source = as_data_source(data);
+    source.each_batch(0, [&](const BatchView& b) {
       const auto some = predict(b.images, b.size, b.size);
       classes.insert(classes.end(), some.begin(), some.end());
-    }
+    });
     return classes;
   }
 
   // --- callbacks -------------------------------------------------------------------------
-  void on_batch_end(std::function<void(const BatchInfo&)> f) { batch_callbacks_.push_back(std::move(f)); }
-  void on_epoch_end(std::function<void(const EpochRecord&)> f) { epoch_callbacks_.push_back(std::move(f)); }
+  void on_batch_end(std::function<void(const BatchInfo&)> f) { loop_.batch_callbacks.push_back(std::move(f)); }
+  void on_epoch_end(std::function<void(const EpochRecord&)> f) { loop_.epoch_callbacks.push_back(std::move(f)); }
   // Asks fit() to return once the current epoch is done (for callbacks).
-  void stop() { stop_requested_ = true; }
+  void stop() { loop_.stop_requested = true; }
 
   // --- checkpoints -----------------------------------------------------------------------
   // Model, optimizer, dropout generator, epoch, history and schedule state.
-  void save_checkpoint(const std::filesystem::path& path) {
-    io::Metadata m;
-    m["ctnn.epoch"] = std::to_string(epochs_done_);
-    m["ctnn.history"] = history_.csv();
-    m["ctnn.schedule"] = schedule_.state();
-    m["ctnn.best_metric"] = fmt::format("{:a}", best_metric_);
-    m["ctnn.stale_epochs"] = std::to_string(stale_epochs_);
-    std::string losses;  // every batch's loss, so a resumed run's plot covers the whole run
-    for (const float l : history_.batch_losses) losses += fmt::format("{:.6g} ", l);
-    m["ctnn.batch_losses"] = losses;
-    io::save_checkpoint(path, *model_, optimizer_, std::move(m));
-  }
-
+  void save_checkpoint(const std::filesystem::path& path) { loop_.save_checkpoint(*this, path); }
   // Continues from a checkpoint written by save_checkpoint (or by fit with .checkpoint): the
   // next fit() starts with the epoch after the saved one.
-  void resume(const std::filesystem::path& path) {
-    const auto m = io::load_checkpoint(path, *model_, optimizer_);
-    const std::string source = path.string();
-    epochs_done_ = static_cast<int>(io::detail::parse_long(io::detail::require(m, "ctnn.epoch", source), "ctnn.epoch", source));
-    history_ = History::from_csv(io::detail::require(m, "ctnn.history", source));
-    schedule_.restore(io::detail::require(m, "ctnn.schedule", source));
-    best_metric_ = std::strtod(io::detail::require(m, "ctnn.best_metric", source).c_str(), nullptr);
-    stale_epochs_ = static_cast<int>(
-        io::detail::parse_long(io::detail::require(m, "ctnn.stale_epochs", source), "ctnn.stale_epochs", source));
-    if (const auto it = m.find("ctnn.batch_losses"); it != m.end()) {
-      const char* p = it->second.c_str();
-      for (char* end = nullptr;; p = end) {
-        const float v = std::strtof(p, &end);
-        if (end == p) break;
-        history_.batch_losses.push_back(v);
-      }
-    }
-    best_.clear();  // keep_best's snapshot is not in the checkpoint; best_weights (a file) is
-  }
+  void resume(const std::filesystem::path& path) { loop_.resume(*this, path); }
 
-  int epochs_done() const { return epochs_done_; }
-  const History& history() const { return history_; }
+  int epochs_done() const { return loop_.epochs_done; }
+  const History& history() const { return loop_.history; }
   ModelT& model() { return *model_; }
   Opt& optimizer() { return optimizer_; }
   Loss& loss() { return loss_; }
-  schedule::Schedule& schedule() { return schedule_; }
+  schedule::Schedule& schedule() { return loop_.schedule; }
 
  private:
-  template <class Train, class Test>
-  const History& run(Train& train, Test* test, const FitOptions& options) {
-    ProgressPrinter progress(options.output, options.out, options.log_every);
-    stop_requested_ = false;
-    const long batches = static_cast<long>(train.batches_per_epoch());
-    const bool restore_best = options.keep_best;
-    for (int epoch = epochs_done_ + 1; epoch <= options.epochs && !stop_requested_; ++epoch) {
-      EpochRecord record = train_epoch(train, epoch, options.epochs, batches, progress, options);
-      if (test) {
-        const Evaluation e = evaluate(*test);
-        record.test_loss = e.loss;
-        record.test_accuracy = e.accuracy;
-      } else {
-        record.test_loss = record.test_accuracy = std::numeric_limits<double>::quiet_NaN();
-      }
-      history_.epochs.push_back(record);
-      epochs_done_ = epoch;
-      progress.end_epoch(record);
-      schedule_.end_epoch({record.train_loss, record.train_accuracy, record.test_loss, record.test_accuracy, test != nullptr});
-      track_best(record, test != nullptr, options, progress);
-      if (!options.checkpoint.empty()) save_checkpoint(options.checkpoint);
-      if (!options.history_csv.empty()) history_.write_csv(options.history_csv);
-      for (auto& f : epoch_callbacks_) f(record);
-    }
-    if (restore_best && !best_.empty()) {
-      auto params = model_->parameters();
-      for (std::size_t i = 0; i < params.size(); ++i) params[i].value->assign(best_[i]);
-      progress.message(fmt::format("restored the parameters of epoch {}, the best one", best_epoch_));
-    }
-    if (!options.plot_png.empty()) {
-      const std::string problem = plot_history(history_, options.plot_png);
-      if (!problem.empty()) {
-        fmt::print(options.out ? options.out : stderr, "plot: {}; the history is in {}\n", problem,
-                   options.history_csv.empty() ? std::string("no CSV (no history file was asked for)")
-                                               : options.history_csv.string());
-      }
-    }
-    return history_;
+  // --- detail::Learner: what the loop asks of this model, optimizer and loss ---------------
+  Mode mode() const override { return model_->mode(); }
+  void set_mode(Mode m) override { m == Mode::train ? model_->train() : model_->eval(); }
+  float lr() const override { return optimizer_.lr(); }
+  void set_lr(float lr) override { optimizer_.set_lr(lr); }
+  void set_momentum(float m) override {
+    if constexpr (optim::HasMomentum<Opt>) optimizer_.set_momentum(m);
   }
-
-  template <class Train>
-  EpochRecord train_epoch(Train& train, int epoch, int epochs, long batches, ProgressPrinter& progress,
-                          const FitOptions& options) {
-    model_->train();
-    progress.begin_epoch(epoch, epochs, batches);
-    const auto start = std::chrono::steady_clock::now();
-    double loss_sum = 0;
-    long seen = 0, correct = 0, index = 0;
-    float lr = optimizer_.lr();
-    for (const auto& b : train.epoch(static_cast<std::uint64_t>(epoch - 1))) {
-      ++index;
-      if (schedule_) {
-        const schedule::Progress p{optimizer_.steps(), epoch - 1, batches};
-        optimizer_.set_lr(schedule_.at(p));
-        if constexpr (optim::HasMomentum<Opt>)
-          if (const auto m = schedule_.momentum(p)) optimizer_.set_momentum(*m);
-      }
-      lr = optimizer_.lr();
-      const auto r = loss_.forward(model_->forward(b.images, b.size), b.labels);
-      if (!std::isfinite(r.loss))
-        throw TrainingError(fmt::format(
-            "epoch {}, batch {}/{}: the loss is {}; training stopped{}", epoch, index, batches, r.loss,
-            options.checkpoint.empty()
-                ? std::string()
-                : fmt::format(". The last checkpoint, {} (epoch {}), is left as it was", options.checkpoint.string(),
-                              epochs_done_)));
-      model_->backward(loss_.gradient());
-      optimizer_.step();
-      loss_sum += static_cast<double>(r.loss) * b.size;
-      correct += r.correct;
-      seen += b.size;
-      history_.batch_losses.push_back(r.loss);
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      progress.batch(index, r.loss, correct, seen, elapsed);
-      if (!batch_callbacks_.empty()) {
-        const BatchInfo info{epoch, index, batches, b.size, r.loss, r.correct, lr};
-        for (auto& f : batch_callbacks_) f(info);
-      }
-    }
-    if (seen == 0) throw Error(fmt::format("Trainer::fit: epoch {} of the training data has no batches", epoch));
-    EpochRecord e;
-    e.epoch = epoch;
-    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    e.train_loss = loss_sum / static_cast<double>(seen);
-    e.train_accuracy = 100.0 * static_cast<double>(correct) / static_cast<double>(seen);
-    e.lr = lr;
-    e.images_per_second = e.seconds > 0 ? static_cast<double>(seen) / e.seconds : 0;
-    return e;
+  long steps() const override { return optimizer_.steps(); }
+  LossResult forward_loss(const BatchView& b) override { return loss_.forward(model_->forward(b.images, b.size), b.labels); }
+  void backward_and_step() override {
+    model_->backward(loss_.gradient());
+    optimizer_.step();
   }
-
-  // Best-epoch bookkeeping for keep_best, best_weights and early stopping.
-  void track_best(const EpochRecord& r, bool has_test, const FitOptions& options, ProgressPrinter& progress) {
-    const auto& es = options.early_stopping;
-    const bool by_loss = es && es->metric == EarlyStopping::Metric::test_loss;
-    // Higher is better: accuracy, or minus the loss (the training metrics without test data).
-    const double value = by_loss ? -(has_test ? r.test_loss : r.train_loss) : (has_test ? r.test_accuracy : r.train_accuracy);
-    const double min_delta = es ? es->min_delta : 0.0;
-    if (value > best_metric_ + min_delta || best_metric_ == -std::numeric_limits<double>::infinity()) {
-      best_metric_ = value;
-      best_epoch_ = r.epoch;
-      stale_epochs_ = 0;
-      if (options.keep_best) {
-        best_.clear();
-        for (auto& p : model_->parameters()) best_.push_back(p.value->to_vector());
-      }
-      if (!options.best_weights.empty())
-        io::save_weights(options.best_weights, *model_, {{"ctnn.epoch", std::to_string(r.epoch)}});
-    } else {
-      ++stale_epochs_;
-    }
-    if (es && stale_epochs_ >= es->patience) {
-      progress.message(fmt::format("early stopping: no improvement for {} epochs (best: epoch {})", stale_epochs_,
-                                   best_epoch_));
-      stop_requested_ = true;
-    }
+  void save_checkpoint(const std::filesystem::path& path, io::Metadata m) override {
+    io::save_checkpoint(path, *model_, optimizer_, std::move(m));
+  }
+  io::Metadata load_checkpoint(const std::filesystem::path& path) override {
+    return io::load_checkpoint(path, *model_, optimizer_);
+  }
+  void save_weights(const std::filesystem::path& path, const io::Metadata& m) override {
+    io::save_weights(path, *model_, m);
+  }
+  std::vector<std::vector<float>> parameter_values() override {
+    std::vector<std::vector<float>> values;
+    for (auto& p : model_->parameters()) values.push_back(p.value->to_vector());
+    return values;
+  }
+  void set_parameter_values(const std::vector<std::vector<float>>& values) override {
+    auto params = model_->parameters();
+    for (std::size_t i = 0; i < params.size() && i < values.size(); ++i) params[i].value->assign(values[i]);
   }
 
   ModelT* model_;
   Opt optimizer_;
   Loss loss_;
-  schedule::Schedule schedule_;
-  History history_;
-  int epochs_done_ = 0;
-  std::vector<std::function<void(const BatchInfo&)>> batch_callbacks_;
-  std::vector<std::function<void(const EpochRecord&)>> epoch_callbacks_;
-  bool stop_requested_ = false;
-  double best_metric_ = -std::numeric_limits<double>::infinity();
-  int best_epoch_ = 0, stale_epochs_ = 0;
-  std::vector<std::vector<float>> best_;
+  detail::Loop loop_;
 };
 
 template <class ModelT, class Opt, class Loss>

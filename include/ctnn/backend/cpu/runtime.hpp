@@ -7,7 +7,7 @@
 #include <span>
 #include <vector>
 
-#include <fmt/format.h>
+#include <fmt/core.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "ctnn/core/error.hpp"  // Error

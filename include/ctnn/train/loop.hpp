@@ -1,0 +1,128 @@
+// The training loop behind Trainer: epochs, evaluation, history, progress, schedules, early
+// stopping, best-epoch tracking, checkpoints and plots. It is ordinary (non-template) code: it
+// reaches the model, optimizer and loss through the small Learner interface that Trainer
+// implements, and the data through DataSource, so it is compiled once however many networks
+// and optimizers a program trains (and, with CTNN_SEPARATE_COMPILATION, once per program).
+#pragma once
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>  // std::move
+#include <vector>
+
+#include "ctnn/core/config.hpp"         // CTNN_INLINE
+#include "ctnn/core/error.hpp"          // Error
+#include "ctnn/core/mode.hpp"           // Mode
+#include "ctnn/core/op_specs.hpp"       // LossResult
+#include "ctnn/io/checkpoint.hpp"       // Metadata
+#include "ctnn/schedule/schedule.hpp"   // Schedule
+#include "ctnn/train/history.hpp"       // History, EpochRecord
+#include "ctnn/train/output.hpp"        // Output
+#include "ctnn/train/source.hpp"        // DataSource, BatchView
+
+namespace ctnn::train {
+
+class ProgressPrinter;  // progress.hpp
+
+// Training can't go on (a NaN or infinite loss).
+class TrainingError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct Evaluation {
+  double loss = 0;      // mean over the samples
+  double accuracy = 0;  // percent
+  long samples = 0, correct = 0;
+};
+
+struct EarlyStopping {
+  enum class Metric { test_accuracy, test_loss };
+  Metric metric = Metric::test_accuracy;
+  int patience = 5;       // stop after this many epochs without improvement
+  double min_delta = 0;   // the least change that counts as improvement
+};
+
+struct FitOptions {
+  int epochs = 1;                      // total epochs; after resume() the ones already done count
+  Output output = Output::automatic;   // progress bar on a terminal, lines otherwise
+  std::FILE* out = stdout;
+  long log_every = 100;                // batches between progress lines
+  std::filesystem::path checkpoint;    // if set: model, optimizer and state after every epoch
+  std::filesystem::path history_csv;   // if set: rewritten after every epoch
+  std::filesystem::path plot_png;      // if set: drawn (with gnuplot) when fit() returns
+  std::optional<EarlyStopping> early_stopping;
+  bool keep_best = false;              // end with the parameters of the best epoch (test accuracy)
+  std::filesystem::path best_weights;  // if set: the best epoch's weights, saved when it improves
+};
+
+// What an end-of-batch callback sees.
+struct BatchInfo {
+  int epoch = 0;           // from 1
+  long batch = 0;          // from 1
+  long batches = 0;        // in the epoch
+  int size = 0;            // samples in this batch
+  float loss = 0;          // this batch's mean loss
+  int correct = 0;         // this batch's correct predictions
+  float lr = 0;            // the learning rate of this step
+};
+
+namespace detail {
+
+// A model with its optimizer and loss, as the loop drives it.
+class Learner {
+ public:
+  virtual Mode mode() const = 0;
+  virtual void set_mode(Mode) = 0;
+  virtual float lr() const = 0;
+  virtual void set_lr(float) = 0;
+  virtual void set_momentum(float) = 0;  // ignored by optimizers without momentum
+  virtual long steps() const = 0;        // optimizer steps taken
+  virtual LossResult forward_loss(const BatchView&) = 0;
+  virtual void backward_and_step() = 0;  // of the last forward_loss
+  virtual void save_checkpoint(const std::filesystem::path&, io::Metadata) = 0;
+  virtual io::Metadata load_checkpoint(const std::filesystem::path&) = 0;
+  virtual void save_weights(const std::filesystem::path&, const io::Metadata&) = 0;
+  virtual std::vector<std::vector<float>> parameter_values() = 0;
+  virtual void set_parameter_values(const std::vector<std::vector<float>>&) = 0;
+
+ protected:
+  ~Learner() = default;
+};
+
+class Loop {
+ public:
+  explicit Loop(schedule::Schedule s) : schedule(std::move(s)) {}
+
+  CTNN_INLINE const History& run(Learner& learner, DataSource& train, DataSource* test, const FitOptions& options);
+  CTNN_INLINE Evaluation evaluate(Learner& learner, DataSource& data);
+  CTNN_INLINE void save_checkpoint(Learner& learner, const std::filesystem::path& path);
+  CTNN_INLINE void resume(Learner& learner, const std::filesystem::path& path);
+
+  std::vector<std::function<void(const BatchInfo&)>> batch_callbacks;
+  std::vector<std::function<void(const EpochRecord&)>> epoch_callbacks;
+  bool stop_requested = false;
+  schedule::Schedule schedule;
+  History history;
+  int epochs_done = 0;
+
+ private:
+  CTNN_INLINE EpochRecord train_epoch(Learner& learner, DataSource& train, int epoch, ProgressPrinter& progress,
+                                      const FitOptions& options);
+  CTNN_INLINE void track_best(Learner& learner, const EpochRecord& r, bool has_test, const FitOptions& options,
+                              ProgressPrinter& progress);
+
+  double best_metric_ = -std::numeric_limits<double>::infinity();
+  int best_epoch_ = 0, stale_epochs_ = 0;
+  std::vector<std::vector<float>> best_;
+};
+
+}  // namespace detail
+}  // namespace ctnn::train
+
+#ifndef CTNN_SEPARATE_COMPILATION
+#include "ctnn/train/loop.ipp"
+#endif
