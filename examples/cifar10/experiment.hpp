@@ -1,12 +1,13 @@
-// The cifar10 example's training, written once over the backend: main.cpp runs it on the CPU
-// (g++, oneDNN) and cuda.cu on the GPU (nvcc, cuDNN). This header must not include a backend
-// itself: nvcc can't compile oneDNN's header, and g++ can't compile the CUDA one.
+// The cifar10 example's training, written once over the backend: train_cpu.cpp runs it on the
+// CPU (g++, oneDNN) and cuda.cu on the GPU (nvcc, cuDNN). This header must not include a
+// backend itself: nvcc can't compile oneDNN's header, and g++ can't compile the CUDA one. The
+// data arrives as train::DataSource objects that main.cpp made, so the network's translation
+// units compile the network and training, not the data pipeline.
 #pragma once
 #include <cstdint>
 #include <filesystem>
 #include <string>
 
-#include <ctnn/data/data.hpp>
 #include <ctnn/layers/activation.hpp>
 #include <ctnn/layers/batchnorm.hpp>
 #include <ctnn/layers/conv.hpp>
@@ -18,8 +19,9 @@
 #include <ctnn/model.hpp>
 #include <ctnn/optim/adam.hpp>
 #include <ctnn/optim/sgd.hpp>
-#include <ctnn/train/train.hpp>
-#include <fmt/format.h>
+#include <ctnn/schedule/schedules.hpp>
+#include <ctnn/train/trainer.hpp>
+#include <fmt/core.h>
 
 #include "recipe.hpp"  // Options
 
@@ -35,15 +37,16 @@ using SeedNet = Sequential<ConvBlock<3, 32>, ConvBlock<32, 64>, ConvBlock<64, 12
 
 // The data main.cpp prepared for the run.
 struct RunData {
-  data::Splits& splits;
-  data::Loader<decltype(data::augment::seed_cifar10())>& train_data;
-  data::Loader<decltype(data::augment::seed_cifar10_test())>& test_data;
+  train::DataSource& train_data;
+  train::DataSource& test_data;
+  std::size_t train_images, test_images;
   std::string name;
 };
 
 // True when this program was built with the CUDA backend (cuda.cu linked in).
 extern const bool cuda_built;
-// Defined in cuda.cu (or as a refusal in main.cpp without CUDA).
+// Defined in train_cpu.cpp, and in cuda.cu (or as a refusal in main.cpp without CUDA).
+int train_on_cpu(const Options& o, const RunData& d);
 int train_on_cuda(const Options& o, const RunData& d);
 
 inline train::Output output_mode(const std::string& s) {
@@ -55,7 +58,6 @@ inline train::Output output_mode(const std::string& s) {
 
 template <class Backend>
 int train_seed(const Options& o, const RunData& d) {
-  auto& splits = d.splits;
   auto& train_data = d.train_data;
   auto& test_data = d.test_data;
   const auto& data_name = d.name;
@@ -74,7 +76,7 @@ int train_seed(const Options& o, const RunData& d) {
   if (o.warmup > 0) lr_schedule = schedule::LinearWarmup{lr_schedule, o.warmup};
 
   fmt::print("data: {}: {} training images (batch {}, {} steps per epoch), {} test images\n", data_name,
-             splits.train.size(), o.batch, steps_per_epoch, splits.test.size());
+             d.train_images, o.batch, steps_per_epoch, d.test_images);
   fmt::print("recipe: {} lr {}{}{}, schedule {}{}, {} epochs, seed {}\n", o.optimizer, o.lr,
              o.optimizer == "sgd" ? fmt::format(", momentum {}{}", o.momentum, o.nesterov ? " (Nesterov)" : "") : "",
              o.weight_decay > 0 ? fmt::format(", weight decay {}", o.weight_decay) : "", o.schedule,

@@ -13,9 +13,10 @@
 
 #include <unistd.h>  // isatty
 
-#include <ctnn/ctnn.hpp>
+#include <ctnn/backend/cpu/threads.hpp>  // use_passive_openmp_wait
+#include <ctnn/core/rng.hpp>
 #include <ctnn/data/data.hpp>
-#include <ctnn/train/train.hpp>
+#include <ctnn/train/source.hpp>
 #include <fmt/format.h>
 #ifdef CTNN_EXAMPLE_HAS_OPENMP
 #include <omp.h>
@@ -147,9 +148,12 @@ int run(Options o, int argc) {
                          {.shuffle = false, .seed = o.seed, .threads = o.loader_threads}};
 
   // --- model, optimizer, schedule, training: on the chosen backend ----------------------------
-  const cifar10_example::RunData run_data{splits, train_data, test_data, data_name};
+  train::SourceRef train_source(train_data);
+  train::SourceRef test_source(test_data);
+  const cifar10_example::RunData run_data{train_source, test_source, splits.train.size(), splits.test.size(),
+                                          data_name};
   if (o.device == "cuda") return cifar10_example::train_on_cuda(o, run_data);
-  return cifar10_example::train_seed<Cpu>(o, run_data);
+  return cifar10_example::train_on_cpu(o, run_data);
 }
 
 }  // namespace
