@@ -67,7 +67,7 @@ CTNN_INLINE void Cpu::conv_build(ConvState& st, const ConvSpec& s, const dnnl::m
 }
 
 CTNN_INLINE void Cpu::conv_forward(ConvState& st, const ConvSpec& s, const Tensor& x, const Buffer& w,
-                         const Buffer& b, Tensor& y, Mode) {
+                                   const Buffer& b, Tensor& y, Mode) {
   if (st.built_for != x.desc()) conv_build(st, s, x.desc());
   const auto weights = cpu::in_layout(w.as(conv_weight_dims(s), plain_weights(s)),
                                        st.forward_pd.weights_desc(), st.weights_forward);
@@ -79,7 +79,7 @@ CTNN_INLINE void Cpu::conv_forward(ConvState& st, const ConvSpec& s, const Tenso
 }
 
 CTNN_INLINE void Cpu::conv_backward(ConvState& st, const ConvSpec& s, const Tensor& x, const Tensor& dy,
-                          const Buffer& w, Buffer& dw, Buffer& db, Tensor* dx) {
+                                    const Buffer& w, Buffer& dw, Buffer& db, Tensor* dx) {
   auto& stream = cpu::runtime().stream;
   const auto diff_dst = cpu::in_layout(dy.mem(), st.forward_pd.dst_desc(), st.dy_scratch);
   st.weights_grad.ensure(st.backward_weights_pd.diff_weights_desc());
@@ -98,7 +98,7 @@ CTNN_INLINE void Cpu::conv_backward(ConvState& st, const ConvSpec& s, const Tens
 }
 
 CTNN_INLINE void Cpu::batch_norm_build(BatchNormState& st, const BatchNormSpec& s, const dnnl::memory::desc& src,
-                             Mode mode) {
+                                       Mode mode) {
   using namespace dnnl;
   const auto& engine = cpu::runtime().engine;
   auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
@@ -118,8 +118,8 @@ CTNN_INLINE void Cpu::batch_norm_build(BatchNormState& st, const BatchNormSpec& 
 }
 
 CTNN_INLINE void Cpu::batch_norm_forward(BatchNormState& st, const BatchNormSpec& s, const Tensor& x,
-                               const Buffer& gamma, const Buffer& beta, Buffer& running_mean,
-                               Buffer& running_var, Tensor& y, Mode mode) {
+                                         const Buffer& gamma, const Buffer& beta, Buffer& running_mean,
+                                         Buffer& running_var, Tensor& y, Mode mode) {
   const cpu::ThreadLimit threads(cpu::settings().batch_norm_threads);  // see Settings
   if (st.built_for != x.desc() || st.built_mode != mode) batch_norm_build(st, s, x.desc(), mode);
   const cpu::Dims c{s.channels};
@@ -149,9 +149,9 @@ CTNN_INLINE void Cpu::batch_norm_forward(BatchNormState& st, const BatchNormSpec
 }
 
 CTNN_INLINE void Cpu::batch_norm_backward(BatchNormState& st, const BatchNormSpec& s, const Tensor& x,
-                                const Tensor& dy, const Buffer& gamma, const Buffer& beta,
-                                const Buffer& running_mean, const Buffer& running_var, Buffer& dgamma,
-                                Buffer& dbeta, Tensor& dx) {
+                                          const Tensor& dy, const Buffer& gamma, const Buffer& beta,
+                                          const Buffer& running_mean, const Buffer& running_var, Buffer& dgamma,
+                                          Buffer& dbeta, Tensor& dx) {
   const cpu::Dims c{s.channels};
   const bool train = st.built_mode == Mode::train;
   const auto diff_dst = cpu::in_layout(dy.mem(), st.backward_pd.diff_dst_desc(), st.dy_scratch);
@@ -284,7 +284,7 @@ CTNN_INLINE void Cpu::flatten_backward(FlattenState& st, const Tensor& dy, Tenso
 }
 
 CTNN_INLINE void Cpu::linear_forward(LinearState& st, const LinearSpec& s, const Tensor& x, const Buffer& w,
-                           const Buffer& b, Tensor& y, Mode) {
+                                     const Buffer& b, Tensor& y, Mode) {
   using namespace dnnl;
   const cpu::Dims weight_dims{s.out_features, s.in_features};
   if (st.built_for != x.desc()) {
@@ -307,7 +307,7 @@ CTNN_INLINE void Cpu::linear_forward(LinearState& st, const LinearSpec& s, const
 }
 
 CTNN_INLINE void Cpu::linear_backward(LinearState& st, const LinearSpec& s, const Tensor& x, const Tensor& dy,
-                            const Buffer& w, Buffer& dw, Buffer& db, Tensor* dx) {
+                                      const Buffer& w, Buffer& dw, Buffer& db, Tensor* dx) {
   auto& stream = cpu::runtime().stream;
   const cpu::Dims weight_dims{s.out_features, s.in_features};
   const auto diff_dst = cpu::in_layout(dy.mem(), st.forward_pd.dst_desc(), st.dy_scratch);
@@ -323,7 +323,7 @@ CTNN_INLINE void Cpu::linear_backward(LinearState& st, const LinearSpec& s, cons
 }
 
 CTNN_INLINE LossResult Cpu::softmax_cross_entropy(SoftmaxCrossEntropyState& st, const Tensor& logits,
-                                        std::span<const std::int32_t> labels, Tensor& dlogits) {
+                                                  std::span<const std::int32_t> labels, Tensor& dlogits) {
   using namespace dnnl;
   const auto dims = logits.desc().dims();
   const long n = dims[0], classes = dims[1];
