@@ -15,5 +15,6 @@
 #include "ctnn/train/progress.ipp"
 #include "ctnn/train/loop.ipp"
 #if defined(CTNN_HAS_CPU_BACKEND) || __has_include(<oneapi/dnnl/dnnl.hpp>)
+#include "ctnn/backend/cpu/tensor.ipp"
 #include "ctnn/backend/cpu.ipp"
 #endif

@@ -69,16 +69,27 @@ constexpr auto next_shape() {
   }
 }
 
+// The input shape, then each layer's output shape, as a plain type list; the fold's state.
+// (Appending to a plain pack is much cheaper to compile than hana::append on a hana::tuple.)
+template <class... S>
+struct ShapeList {
+  static constexpr auto types = hana::tuple_t<S...>;
+  static constexpr int size = sizeof...(S);
+  using last = typename decltype(+hana::back(types))::type;
+  template <class Next> using append = ShapeList<S..., Next>;
+};
+
 // hana::tuple of hana::type<Shape>: the network input, then each layer's output.
 template <bool Report, class In, class... Layers>
 constexpr auto shape_chain() {
-  return hana::fold_left(hana::make_tuple(hana::type_c<Layers>...), hana::make_tuple(hana::type_c<In>),
-                         [](auto shapes, auto layer) {
-                           using L = typename decltype(layer)::type;
-                           using Current = typename decltype(+hana::back(shapes))::type;
-                           constexpr int position = decltype(hana::length(shapes))::value;
-                           return hana::append(shapes, next_shape<Report, position, L, Current>());
-                         });
+  using Chain = typename decltype(hana::fold_left(
+      hana::tuple_t<Layers...>, hana::type_c<ShapeList<In>>, [](auto list, auto layer) {
+        using List = typename decltype(list)::type;
+        using L = typename decltype(layer)::type;
+        using Next = typename decltype(next_shape<Report, List::size, L, typename List::last>())::type;
+        return hana::type_c<typename List::template append<Next>>;
+      }))::type;
+  return Chain::types;
 }
 
 template <bool Report, class In, class... Layers>

@@ -3,6 +3,7 @@
 // every trainable parameter; and tests that the checker itself catches wrong gradients.
 #include <omp.h>  // omp_set_num_threads
 
+#include <ctnn/backend/cpu/runtime.hpp>  // cpu::ensure, desc, mem: the oneDNN side of tensors
 #include <ctnn/testing/gradient_check.hpp>
 
 #include "test_support.hpp"
@@ -155,12 +156,12 @@ void check_dy_layouts(std::uint64_t seed) {
   const auto x = uniform(batch * In::size, seed);
   Model<Net, In, Cpu> model(seed);
   const auto& out = model.forward(x, batch);
-  const auto native_desc = out.desc();
+  const auto native_desc = cpu::desc(out);
   const auto dy = uniform(batch * Model<Net, In, Cpu>::OutputShape::size, seed + 1);
   Cpu::Tensor native;
-  native.ensure(native_desc);
+  cpu::ensure(native, native_desc);
   cpu::convert(cpu::memory(cpu::plain_desc(native_desc.dims()), cpu::runtime().engine, const_cast<float*>(dy.data())),
-               native.mem());
+               cpu::mem(native));
   const auto dx_native = Cpu::to_host(*model.backward(native, true));
   const auto grads_native = grad_of(model, "0.weight");
 
@@ -239,7 +240,7 @@ struct ScaledSquare : ShapePreserving {
     void initialize(Rng&) { w_.assign(std::vector<float>{1.5f}); }
     const Tensor& forward(const Tensor& x, Context<B>&) {
       input_ = &x;
-      y_.ensure(x.desc());
+      cpu::ensure(y_, cpu::desc(x));
       for (std::size_t i = 0; i < x.physical_size(); ++i) y_.data()[i] = w_.data()[0] * x.data()[i] * x.data()[i];
       return y_;
     }
@@ -249,7 +250,7 @@ struct ScaledSquare : ShapePreserving {
       for (std::size_t i = 0; i < input_->physical_size(); ++i) dw += double{dy.data()[i]} * x[i] * x[i];
       dw_.data()[0] = static_cast<float>(WrongDw ? 1.05 * dw : dw);
       if (!want_dx) return nullptr;
-      dx_.ensure(input_->desc());
+      cpu::ensure(dx_, cpu::desc(*input_));
       for (std::size_t i = 0; i < input_->physical_size(); ++i)
         dx_.data()[i] = (WrongDx ? 1.0f : 2.0f) * w_.data()[0] * x[i] * dy.data()[i];
       return &dx_;
