@@ -190,7 +190,8 @@ CTNN_INLINE void Cpu::from_host(Tensor& t, std::span<const float> values, const 
 CTNN_INLINE void Cpu::conv_forward(ConvState& state, const ConvSpec& s, const Tensor& x, const Buffer& w,
                                    const Buffer& b, Tensor& y, Mode) {
   auto& st = *state;
-  if (st.built_for != cpu::desc(x)) cpu::conv_build(st, s, cpu::desc(x));
+  const auto x_desc = cpu::desc(x);
+  if (st.built_for != x_desc) cpu::conv_build(st, s, x_desc);
   const auto weights = cpu::in_layout(cpu::view(w, cpu::conv_weight_dims(s), cpu::plain_weights(s)),
                                        st.forward_pd.weights_desc(), st.weights_forward);
   cpu::ensure(y, st.forward_pd.dst_desc());
@@ -224,8 +225,9 @@ CTNN_INLINE void Cpu::batch_norm_forward(BatchNormState& state, const BatchNormS
                                          const Buffer& gamma, const Buffer& beta, Buffer& running_mean,
                                          Buffer& running_var, Tensor& y, Mode mode) {
   auto& st = *state;
+  const auto x_desc = cpu::desc(x);
   const cpu::ThreadLimit threads(cpu::settings().batch_norm_threads);  // see Settings
-  if (st.built_for != cpu::desc(x) || st.built_mode != mode) cpu::batch_norm_build(st, s, cpu::desc(x), mode);
+  if (st.built_for != x_desc || st.built_mode != mode) cpu::batch_norm_build(st, s, x_desc, mode);
   const cpu::Dims c{s.channels};
   const bool train = mode == Mode::train;
   cpu::ensure(y, st.forward_pd.dst_desc());
@@ -242,7 +244,7 @@ CTNN_INLINE void Cpu::batch_norm_forward(BatchNormState& state, const BatchNormS
   }
   st.forward.execute(cpu::runtime().stream, args);
   if (!train) return;
-  const auto dims = cpu::desc(x).dims();
+  const auto dims = x_desc.dims();
   const double count = static_cast<double>(dims[0]) * dims[2] * dims[3];
   const float unbias = count > 1 ? static_cast<float>(count / (count - 1)) : 1.0f;
   for (int i = 0; i < s.channels; ++i) {
@@ -278,14 +280,15 @@ CTNN_INLINE void Cpu::batch_norm_backward(BatchNormState& state, const BatchNorm
 
 CTNN_INLINE void Cpu::relu_forward(ReluState& state, const Tensor& x, Tensor& y) {
   auto& st = *state;
+  const auto x_desc = cpu::desc(x);
   using namespace dnnl;
-  if (st.built_for != cpu::desc(x)) {
+  if (st.built_for != x_desc) {
     const auto& engine = cpu::runtime().engine;
-    st.forward_pd = {{prop_kind::forward_training, algorithm::eltwise_relu, cpu::desc(x), 0.f, 0.f}, engine};
+    st.forward_pd = {{prop_kind::forward_training, algorithm::eltwise_relu, x_desc, 0.f, 0.f}, engine};
     st.forward = eltwise_forward(st.forward_pd);
     st.backward = eltwise_backward(
-        {{algorithm::eltwise_relu, cpu::desc(x), cpu::desc(x), 0.f, 0.f}, engine, st.forward_pd});
-    st.built_for = cpu::desc(x);
+        {{algorithm::eltwise_relu, x_desc, x_desc, 0.f, 0.f}, engine, st.forward_pd});
+    st.built_for = x_desc;
   }
   cpu::ensure(y, st.forward_pd.dst_desc());
   st.forward.execute(cpu::runtime().stream, {{DNNL_ARG_SRC, cpu::mem(x)}, {DNNL_ARG_DST, cpu::mem(y)}});
@@ -301,8 +304,9 @@ CTNN_INLINE void Cpu::relu_backward(ReluState& state, const Tensor& x, const Ten
 
 CTNN_INLINE void Cpu::pool_forward(PoolState& state, const PoolSpec& s, const Tensor& x, Tensor& y, Mode mode) {
   auto& st = *state;
+  const auto x_desc = cpu::desc(x);
   using namespace dnnl;
-  if (st.built_for != cpu::desc(x) || st.built_mode != mode) {
+  if (st.built_for != x_desc || st.built_mode != mode) {
     const auto& engine = cpu::runtime().engine;
     const auto algo = s.kind == PoolKind::max ? algorithm::pooling_max : algorithm::pooling_avg_exclude_padding;
     const memory::desc dst({x.batch(), s.channels, s.out_height, s.out_width}, cpu::f32, cpu::Format::any);
@@ -311,14 +315,14 @@ CTNN_INLINE void Cpu::pool_forward(PoolState& state, const PoolSpec& s, const Te
     const memory::dims padding_r{(s.out_height - 1) * s.stride_h + s.kernel_h - s.in_height,
                                  (s.out_width - 1) * s.stride_w + s.kernel_w - s.in_width};
     const auto prop = mode == Mode::train ? prop_kind::forward_training : prop_kind::forward_inference;
-    st.forward_pd = {{prop, algo, cpu::desc(x), dst, strides, kernel, padding, padding_r}, engine};
+    st.forward_pd = {{prop, algo, x_desc, dst, strides, kernel, padding, padding_r}, engine};
     st.forward = pooling_forward(st.forward_pd);
     if (mode == Mode::train) {
-      st.backward_pd = {{algo, cpu::desc(x), st.forward_pd.dst_desc(), strides, kernel, padding, padding_r},
+      st.backward_pd = {{algo, x_desc, st.forward_pd.dst_desc(), strides, kernel, padding, padding_r},
                         engine, st.forward_pd};
       st.backward = pooling_backward(st.backward_pd);
     }
-    st.built_for = cpu::desc(x);
+    st.built_for = x_desc;
     st.built_mode = mode;
   }
   cpu::ensure(y, st.forward_pd.dst_desc());
@@ -368,10 +372,11 @@ CTNN_INLINE void Cpu::dropout_forward(DropoutState& st, float p, const Tensor& x
 }
 
 CTNN_INLINE void Cpu::dropout_backward(DropoutState& st, const Tensor& dy, Tensor& dx, const Tensor& x) {
-  cpu::ensure(dx, cpu::desc(x));
+  const auto x_desc = cpu::desc(x);
+  cpu::ensure(dx, x_desc);
   // The mask follows the forward output's physical layout; a gradient in another layout
   // (a user's plain one, say) is brought into it first.
-  const auto diff_dst = cpu::in_layout(cpu::mem(dy), cpu::desc(x), st.dy_scratch);
+  const auto diff_dst = cpu::in_layout(cpu::mem(dy), x_desc, st.dy_scratch);
   const float* in = static_cast<const float*>(diff_dst.get_data_handle());
   const float* mask = st.mask.data();
   float* out = dx.data();
@@ -382,16 +387,18 @@ CTNN_INLINE void Cpu::dropout_backward(DropoutState& st, const Tensor& dy, Tenso
 
 CTNN_INLINE void Cpu::flatten_forward(FlattenState& state, const Tensor& x, Tensor& y) {
   auto& st = *state;
-  const auto dims = cpu::desc(x).dims();
-  st.input_desc = cpu::desc(x);
+  const auto x_desc = cpu::desc(x);
+  const auto dims = x_desc.dims();
+  st.input_desc = x_desc;
   cpu::ensure(y, cpu::plain_desc({dims[0], dims[1] * dims[2] * dims[3]}));
   cpu::convert(cpu::mem(x), cpu::memory(cpu::plain_desc(dims), cpu::runtime().engine, y.data()));
 }
 
 CTNN_INLINE void Cpu::flatten_backward(FlattenState& state, const Tensor& dy, Tensor& dx) {
   auto& st = *state;
+  const auto dy_desc = cpu::desc(dy);
   // dy comes from the next layer's backward in this tensor's own plain N x features layout.
-  if (cpu::desc(dy) != cpu::plain_desc(cpu::desc(dy).dims()))
+  if (dy_desc != cpu::plain_desc(dy_desc.dims()))
     throw Error("flatten backward: the incoming gradient is not in plain N x features layout");
   cpu::ensure(dx, st.input_desc);
   cpu::convert(cpu::memory(cpu::plain_desc(st.input_desc.dims()), cpu::runtime().engine, dy.data()),
@@ -401,19 +408,20 @@ CTNN_INLINE void Cpu::flatten_backward(FlattenState& state, const Tensor& dy, Te
 CTNN_INLINE void Cpu::linear_forward(LinearState& state, const LinearSpec& s, const Tensor& x, const Buffer& w,
                                      const Buffer& b, Tensor& y, Mode) {
   auto& st = *state;
+  const auto x_desc = cpu::desc(x);
   using namespace dnnl;
   const cpu::Dims weight_dims{s.out_features, s.in_features};
-  if (st.built_for != cpu::desc(x)) {
+  if (st.built_for != x_desc) {
     const auto& engine = cpu::runtime().engine;
     const auto weights = cpu::plain_desc(weight_dims);
     const auto bias = cpu::plain_desc({s.out_features});
     const auto dst = cpu::plain_desc({x.batch(), s.out_features});
-    st.forward_pd = {{prop_kind::forward_training, cpu::desc(x), weights, bias, dst}, engine};
+    st.forward_pd = {{prop_kind::forward_training, x_desc, weights, bias, dst}, engine};
     st.forward = inner_product_forward(st.forward_pd);
-    st.backward_data = inner_product_backward_data({{cpu::desc(x), weights, dst}, engine, st.forward_pd});
+    st.backward_data = inner_product_backward_data({{x_desc, weights, dst}, engine, st.forward_pd});
     st.backward_weights =
-        inner_product_backward_weights({{cpu::desc(x), weights, bias, dst}, engine, st.forward_pd});
-    st.built_for = cpu::desc(x);
+        inner_product_backward_weights({{x_desc, weights, bias, dst}, engine, st.forward_pd});
+    st.built_for = x_desc;
   }
   cpu::ensure(y, st.forward_pd.dst_desc());
   st.forward.execute(cpu::runtime().stream, {{DNNL_ARG_SRC, cpu::mem(x)},
@@ -442,20 +450,21 @@ CTNN_INLINE void Cpu::linear_backward(LinearState& state, const LinearSpec& s, c
 CTNN_INLINE LossResult Cpu::softmax_cross_entropy(SoftmaxCrossEntropyState& state, const Tensor& logits,
                                                   std::span<const std::int32_t> labels, Tensor& dlogits) {
   auto& st = *state;
+  const auto logits_desc = cpu::desc(logits);
   using namespace dnnl;
-  const auto dims = cpu::desc(logits).dims();
+  const auto dims = logits_desc.dims();
   const long n = dims[0], classes = dims[1];
   if (static_cast<long>(labels.size()) != n)
     throw Error(fmt::format("softmax cross-entropy: {} labels for a batch of {}", labels.size(), n));
-  if (st.built_for != cpu::desc(logits)) {
+  if (st.built_for != logits_desc) {
     st.forward = logsoftmax_forward(
-        {{prop_kind::forward_training, cpu::desc(logits), 1}, cpu::runtime().engine});
-    st.built_for = cpu::desc(logits);
+        {{prop_kind::forward_training, logits_desc, 1}, cpu::runtime().engine});
+    st.built_for = logits_desc;
   }
-  cpu::ensure(st.log_probabilities, cpu::desc(logits));
+  cpu::ensure(st.log_probabilities, logits_desc);
   st.forward.execute(cpu::runtime().stream,
                      {{DNNL_ARG_SRC, cpu::mem(logits)}, {DNNL_ARG_DST, cpu::mem(st.log_probabilities)}});
-  cpu::ensure(dlogits, cpu::desc(logits));
+  cpu::ensure(dlogits, logits_desc);
   const float* logp = st.log_probabilities.data();
   float* grad = dlogits.data();
   double total = 0;
