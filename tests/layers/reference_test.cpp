@@ -157,6 +157,13 @@ void bn_against_reference(long batch, std::uint64_t seed) {
   const auto x1 = uniform(static_cast<std::size_t>(batch) * C * H * W, seed + 4, -1.0f, 3.0f);
   const auto x2 = uniform(x1.size(), seed + 5, -2.0f, 1.0f);
   const auto dy = uniform(x1.size(), seed + 6);
+  // The forward output, the input gradient and the parameter gradients against the reference.
+  auto check_pass = [&](const auto& pass, const auto& ref) {
+    check_close(pass.y, ref.y, "forward", 1e-4, 1e-5);
+    check_close(pass.dx, ref.dx, "backward data", 1e-4, 1e-5);
+    check_close(grad_of(model, "weight"), ref.dgamma, "d gamma", 1e-4, 1e-5);
+    check_close(grad_of(model, "bias"), ref.dbeta, "d beta", 1e-4, 1e-5);
+  };
 
   SECTION("train: batch statistics, and two running-statistics updates") {
     model.forward(x1, batch);
@@ -168,10 +175,7 @@ void bn_against_reference(long batch, std::uint64_t seed) {
 
     const auto pass = forward_backward(model, x2, batch, dy);
     const auto ref = bn_train_reference(batch, C, H * W, x2, gamma, beta, mean1, var1, dy);
-    check_close(pass.y, ref.y, "forward", 1e-4, 1e-5);
-    check_close(pass.dx, ref.dx, "backward data", 1e-4, 1e-5);
-    check_close(grad_of(model, "weight"), ref.dgamma, "d gamma", 1e-4, 1e-5);
-    check_close(grad_of(model, "bias"), ref.dbeta, "d beta", 1e-4, 1e-5);
+    check_pass(pass, ref);
     check_close(values_of(model, "running_mean"), ref.running_mean, "running mean after two steps", 1e-5, 1e-6);
     check_close(values_of(model, "running_var"), ref.running_var, "running var after two steps", 1e-5, 1e-6);
   }
@@ -179,10 +183,7 @@ void bn_against_reference(long batch, std::uint64_t seed) {
     model.eval();
     const auto pass = forward_backward(model, x1, batch, dy);
     const auto ref = bn_eval_reference(batch, C, H * W, x1, gamma, beta, mean0, var0, dy);
-    check_close(pass.y, ref.y, "forward", 1e-4, 1e-5);
-    check_close(pass.dx, ref.dx, "backward data", 1e-4, 1e-5);
-    check_close(grad_of(model, "weight"), ref.dgamma, "d gamma", 1e-4, 1e-5);
-    check_close(grad_of(model, "bias"), ref.dbeta, "d beta", 1e-4, 1e-5);
+    check_pass(pass, ref);
     CHECK(values_of(model, "running_mean") == mean0);
     CHECK(values_of(model, "running_var") == var0);
   }
