@@ -79,7 +79,10 @@ int train_seed(const Options& o, const RunData& d) {
              d.train_images, o.batch, steps_per_epoch, d.test_images);
   fmt::print("recipe: {} lr {}{}{}, schedule {}{}, {} epochs, seed {}\n", o.optimizer, o.lr,
              o.optimizer == "sgd" ? fmt::format(", momentum {}{}", o.momentum, o.nesterov ? " (Nesterov)" : "") : "",
-             o.weight_decay > 0 ? fmt::format(", weight decay {}", o.weight_decay) : "", o.schedule,
+             o.weight_decay > 0 ? fmt::format(", weight decay {}{}", o.weight_decay,
+                                              o.bias_decay ? "" : " (not on biases and BN)")
+                                : "",
+             o.schedule,
              o.warmup > 0 ? fmt::format(" after {} warmup steps", o.warmup) : "", o.epochs, o.seed);
 
   train::FitOptions fit;
@@ -112,10 +115,11 @@ int train_seed(const Options& o, const RunData& d) {
   };
   if (o.optimizer == "sgd")
     return go(optim::Sgd(model.parameters(), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay,
-                                              .nesterov = o.nesterov}));
-  optim::AdamOptions adam{.lr = o.lr, .weight_decay = o.weight_decay};
+                                              .nesterov = o.nesterov, .decay_biases_and_norms = o.bias_decay}));
+  optim::AdamOptions adam{.lr = o.lr, .weight_decay = o.weight_decay, .decay_biases_and_norms = o.bias_decay};
   if (o.optimizer == "adamw")
-    return go(optim::AdamW(model.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}));
+    return go(optim::AdamW(model.parameters(),
+                           {.lr = o.lr, .weight_decay = o.weight_decay, .decay_biases_and_norms = o.bias_decay}));
   return go(optim::Adam(model.parameters(), adam));
 }
 

@@ -43,6 +43,8 @@ inline void add_flags(CLI::App& app, Options& o) {
   app.add_flag("--nesterov,!--no-nesterov", o.nesterov, "SGD with Nesterov momentum");
   app.add_option("--weight-decay", o.weight_decay, "weight decay (L2 for adam and sgd, decoupled for adamw)")
       ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_flag("--bias-decay,!--no-bias-decay", o.bias_decay,
+               "weight decay on biases and BN's scale and shift too (default: yes, as PyTorch)");
   app.add_option("--warmup", o.warmup, "linear warmup over this many steps")->check(CLI::Range(0L, 100000000L));
   app.add_option("--device", o.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   app.add_option("--threads", o.threads, "compute threads (default: OpenMP's, from OMP_NUM_THREADS)")

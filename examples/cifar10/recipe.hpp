@@ -17,6 +17,7 @@ struct Options {
   float momentum = 0.9f;         // sgd
   bool nesterov = false;         // sgd
   float weight_decay = 0.0f;
+  bool bias_decay = true;        // false: no weight decay on biases and BN's scale and shift
   long warmup = 0;               // linear warmup steps in front of the schedule
   std::string device = "cpu";    // cpu | cuda
   int threads = 0;               // 0: OpenMP's default

@@ -79,11 +79,13 @@ struct AdamReference {
 std::vector<double> as_doubles(const cpu::Buffer& b) { return {b.host().begin(), b.host().end()}; }
 
 // Runs `steps` steps of the optimizer and of the reference (one per parameter), comparing
-// after each. `change_lr` (optional) sets a new learning rate before step 3.
+// after each. `change_lr` (optional) sets a new learning rate before step 3. `bias_decays` false:
+// the bias (a one-dimensional parameter) is expected to get no weight decay.
 template <class Optimizer, class Reference>
 void compare(Parameters& params, Optimizer& optimizer, Reference weight_ref, int steps,
-             std::optional<float> change_lr = std::nullopt) {
+             std::optional<float> change_lr = std::nullopt, bool bias_decays = true) {
   Reference bias_ref = weight_ref;
+  if (!bias_decays) bias_ref.weight_decay = 0;
   weight_ref.p = as_doubles(params.weight);
   bias_ref.p = as_doubles(params.bias);
   const auto buffer_before = as_doubles(params.buffer);
@@ -126,6 +128,33 @@ TEST_CASE("optim::Sgd follows torch.optim.SGD", "[optim][sgd]") {
     optim::Sgd sgd(params.list(), c.options);
     const auto& o = c.options;
     compare(params, sgd, SgdReference{o.lr, o.momentum, o.dampening, o.weight_decay, o.nesterov, {}, {}}, 5, 0.02f);
+  }
+}
+
+// PyTorch users exempt biases and BN's scale and shift from weight decay with a second parameter
+// group ({"params": ..., "weight_decay": 0}); decay_biases_and_norms = false does that.
+TEST_CASE("Optimizers can exempt biases and norms from weight decay", "[optim]") {
+  SECTION("sgd") {
+    Parameters params;
+    optim::Sgd sgd(params.list(), {.lr = 0.05f, .momentum = 0.9f, .weight_decay = 0.1f, .nesterov = true,
+                                   .decay_biases_and_norms = false});
+    compare(params, sgd, SgdReference{0.05, 0.9, 0, 0.1, true, {}, {}}, 5, 0.02f, false);
+  }
+  SECTION("adam") {
+    Parameters params;
+    optim::Adam adam(params.list(), {.lr = 1e-2f, .weight_decay = 0.1f, .decay_biases_and_norms = false});
+    compare(params, adam, AdamReference{1e-2, 0.9, 0.999, 1e-8, 0.1, false, {}, {}, {}}, 5, std::nullopt, false);
+  }
+  SECTION("adamw") {
+    Parameters params;
+    auto adamw = optim::AdamW(params.list(), {.lr = 1e-2f, .weight_decay = 0.1f, .decay_biases_and_norms = false});
+    compare(params, adamw, AdamReference{1e-2, 0.9, 0.999, 1e-8, 0.1, true, {}, {}, {}}, 5, std::nullopt, false);
+  }
+  SECTION("which parameters count as biases and norms: the one-dimensional ones") {
+    Parameters params;
+    const auto list = params.list();
+    CHECK_FALSE(list[0].is_bias_or_norm());  // "w", {2, 3}
+    CHECK(list[2].is_bias_or_norm());        // "b", {3}
   }
 }
 

@@ -30,6 +30,8 @@ TEST_CASE("the defaults are the seed's recipe", "[cli]") {
   CHECK(o.schedule == "constant");
   CHECK(o.device == "cpu");
   CHECK(o.train_limit == 0);
+  CHECK(o.bias_decay);
+  CHECK_FALSE(parse({"--no-bias-decay"}).bias_decay);
 }
 
 TEST_CASE("the onecycle recipe sets SGD Nesterov, wd 5e-4, OneCycle to 0.1; explicit flags win", "[cli]") {

@@ -14,6 +14,9 @@ struct ParameterRef {
   typename Backend::Buffer* value = nullptr;  // plain row-major storage
   typename Backend::Buffer* grad = nullptr;   // null for buffers such as BN running statistics
   bool trainable() const { return grad != nullptr; }
+  // Biases and normalisation scales and shifts: the one-dimensional parameters, which training
+  // recipes often exempt from weight decay (the optimizers' decay_biases_and_norms option).
+  bool is_bias_or_norm() const { return shape.size() <= 1; }
 };
 
 template <class Backend>

@@ -19,6 +19,8 @@ struct AdamOptions {
   float eps = 1e-8f;
   float weight_decay = 0.0f;
   bool decoupled_weight_decay = false;  // true: AdamW
+  // false: no weight decay on biases and BN's scale and shift (ParameterRef::is_bias_or_norm).
+  bool decay_biases_and_norms = true;
 };
 
 template <class Backend>
@@ -28,6 +30,7 @@ class Adam {
     for (auto& p : parameters) {
       if (!p.trainable()) continue;
       params_.push_back(p);
+      decayed_.push_back(options.decay_biases_and_norms || !p.is_bias_or_norm());
       first_moment_.emplace_back(p.value->size());
       second_moment_.emplace_back(p.value->size());
     }
@@ -35,12 +38,13 @@ class Adam {
 
   void step() {
     ++steps_;
-    const AdamStep s{options_.lr, options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
-                     options_.decoupled_weight_decay,
-                     1.0f - static_cast<float>(std::pow(double{options_.beta1}, steps_)),
-                     1.0f - static_cast<float>(std::pow(double{options_.beta2}, steps_))};
-    for (std::size_t i = 0; i < params_.size(); ++i)
+    AdamStep s{options_.lr, options_.beta1, options_.beta2, options_.eps, 0.0f, options_.decoupled_weight_decay,
+               1.0f - static_cast<float>(std::pow(double{options_.beta1}, steps_)),
+               1.0f - static_cast<float>(std::pow(double{options_.beta2}, steps_))};
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      s.weight_decay = decayed_[i] ? options_.weight_decay : 0.0f;
       Backend::adam_update(*params_[i].value, *params_[i].grad, first_moment_[i], second_moment_[i], s);
+    }
   }
 
   float lr() const { return options_.lr; }
@@ -71,6 +75,7 @@ class Adam {
  private:
   AdamOptions options_;
   ParameterList<Backend> params_;
+  std::vector<bool> decayed_;  // per parameter: does weight decay apply to it
   std::vector<typename Backend::Buffer> first_moment_, second_moment_;
   long steps_ = 0;
 };
@@ -86,12 +91,13 @@ struct AdamWOptions {
   float beta2 = 0.999f;
   float eps = 1e-8f;
   float weight_decay = 1e-2f;
+  bool decay_biases_and_norms = true;  // as in AdamOptions
 };
 
 // AdamW: Adam with decoupled weight decay.
 template <class Backend>
 Adam<Backend> AdamW(ParameterList<Backend> parameters, AdamWOptions o = {}) {
-  return Adam<Backend>(std::move(parameters), {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, true});
+  return Adam<Backend>(std::move(parameters), {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, true, o.decay_biases_and_norms});
 }
 
 }  // namespace ctnn::optim

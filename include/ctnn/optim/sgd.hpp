@@ -17,6 +17,9 @@ struct SgdOptions {
   float dampening = 0.0f;
   float weight_decay = 0.0f;
   bool nesterov = false;
+  // false: no weight decay on biases and BN's scale and shift (ParameterRef::is_bias_or_norm),
+  // as PyTorch users get with two parameter groups. PyTorch's default decays everything.
+  bool decay_biases_and_norms = true;
 };
 
 template <class Backend>
@@ -28,15 +31,17 @@ class Sgd {
     for (auto& p : parameters) {
       if (!p.trainable()) continue;
       params_.push_back(p);
+      decayed_.push_back(options.decay_biases_and_norms || !p.is_bias_or_norm());
       momentum_.emplace_back(options.momentum != 0 ? p.value->size() : 0);
     }
   }
 
   void step() {
-    const SgdStep s{options_.lr, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov,
-                    steps_ == 0};
-    for (std::size_t i = 0; i < params_.size(); ++i)
+    SgdStep s{options_.lr, options_.momentum, options_.dampening, 0.0f, options_.nesterov, steps_ == 0};
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      s.weight_decay = decayed_[i] ? options_.weight_decay : 0.0f;
       Backend::sgd_update(*params_[i].value, *params_[i].grad, momentum_[i], s);
+    }
     ++steps_;
   }
 
@@ -75,6 +80,7 @@ class Sgd {
  private:
   SgdOptions options_;
   ParameterList<Backend> params_;
+  std::vector<bool> decayed_;  // per parameter: does weight decay apply to it
   std::vector<typename Backend::Buffer> momentum_;
   long steps_ = 0;
 };
