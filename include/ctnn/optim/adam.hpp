@@ -30,7 +30,6 @@ class Adam {
     for (auto& p : parameters) {
       if (!p.trainable()) continue;
       params_.push_back(p);
-      decayed_.push_back(options.decay_biases_and_norms || !p.is_bias_or_norm());
       first_moment_.emplace_back(p.value->size());
       second_moment_.emplace_back(p.value->size());
     }
@@ -42,7 +41,7 @@ class Adam {
                1.0f - static_cast<float>(std::pow(double{options_.beta1}, steps_)),
                1.0f - static_cast<float>(std::pow(double{options_.beta2}, steps_))};
     for (std::size_t i = 0; i < params_.size(); ++i) {
-      s.weight_decay = decayed_[i] ? options_.weight_decay : 0.0f;
+      s.weight_decay = weight_decay_for(params_[i], options_.weight_decay, options_.decay_biases_and_norms);
       Backend::adam_update(*params_[i].value, *params_[i].grad, first_moment_[i], second_moment_[i], s);
     }
   }
@@ -75,7 +74,6 @@ class Adam {
  private:
   AdamOptions options_;
   ParameterList<Backend> params_;
-  std::vector<bool> decayed_;  // per parameter: does weight decay apply to it
   std::vector<typename Backend::Buffer> first_moment_, second_moment_;
   long steps_ = 0;
 };
@@ -97,7 +95,8 @@ struct AdamWOptions {
 // AdamW: Adam with decoupled weight decay.
 template <class Backend>
 Adam<Backend> AdamW(ParameterList<Backend> parameters, AdamWOptions o = {}) {
-  return Adam<Backend>(std::move(parameters), {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, true, o.decay_biases_and_norms});
+  return Adam<Backend>(std::move(parameters), {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, true,
+                                                o.decay_biases_and_norms});
 }
 
 }  // namespace ctnn::optim

@@ -31,7 +31,6 @@ class Sgd {
     for (auto& p : parameters) {
       if (!p.trainable()) continue;
       params_.push_back(p);
-      decayed_.push_back(options.decay_biases_and_norms || !p.is_bias_or_norm());
       momentum_.emplace_back(options.momentum != 0 ? p.value->size() : 0);
     }
   }
@@ -39,7 +38,7 @@ class Sgd {
   void step() {
     SgdStep s{options_.lr, options_.momentum, options_.dampening, 0.0f, options_.nesterov, steps_ == 0};
     for (std::size_t i = 0; i < params_.size(); ++i) {
-      s.weight_decay = decayed_[i] ? options_.weight_decay : 0.0f;
+      s.weight_decay = weight_decay_for(params_[i], options_.weight_decay, options_.decay_biases_and_norms);
       Backend::sgd_update(*params_[i].value, *params_[i].grad, momentum_[i], s);
     }
     ++steps_;
@@ -80,7 +79,6 @@ class Sgd {
  private:
   SgdOptions options_;
   ParameterList<Backend> params_;
-  std::vector<bool> decayed_;  // per parameter: does weight decay apply to it
   std::vector<typename Backend::Buffer> momentum_;
   long steps_ = 0;
 };

@@ -5,7 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "ctnn/core/parameters.hpp"  // ParameterRef
+
 namespace ctnn::optim {
+
+// The weight decay one parameter gets: none for biases and norms when the options exempt them.
+template <class Backend>
+float weight_decay_for(const ParameterRef<Backend>& p, float weight_decay, bool decay_biases_and_norms) {
+  return decay_biases_and_norms || !p.is_bias_or_norm() ? weight_decay : 0.0f;
+}
 
 // One state tensor of an optimizer, named after the parameter it belongs to:
 // "3.weight.exp_avg", "3.weight.momentum_buffer". The shape is the parameter's.
