@@ -114,6 +114,26 @@ class Model {
     return out;
   }
 
+  // One batch of a pass that re-estimates every BN layer's running statistics from the
+  // network as it is now: a train-mode forward with Dropout as the identity. After the
+  // batches numbered 1..k (`index` = k) of a pass, each BN's running mean and variance are the
+  // mean of those k batches' statistics; the first batch overwrites what was there.
+  // Training with dropout makes the statistics BN keeps describe inputs with dropout's extra
+  // variance, which eval mode never sees; re-estimating them without dropout removes that
+  // mismatch. Parameters and the dropout generator are untouched.
+  void accumulate_batch_norm_statistics(std::span<const float> samples, long batch, long index) {
+    if (index < 1)
+      throw Error(fmt::format("Model::accumulate_batch_norm_statistics: the batch index counts from 1, got {}", index));
+    struct Restore {
+      Context<Backend>& c;
+      Mode mode;
+      ~Restore() { c.mode = mode, c.statistics_batch = 0; }
+    } restore{context_, context_.mode};
+    context_.mode = Mode::train;
+    context_.statistics_batch = index;
+    forward(samples, batch);
+  }
+
   // Every parameter and buffer, named after the layer structure ("3.weight").
   ParameterList<Backend> parameters() {
     ParameterList<Backend> list;

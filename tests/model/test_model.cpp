@@ -175,3 +175,90 @@ TEST_CASE("BN followed by ReLU runs fused and agrees with BN and ReLU run apart"
     }
   }
 }
+
+TEST_CASE("re-estimating BN statistics averages each batch's statistics with dropout off", "[model][batchnorm]") {
+  // Dropout in front of each BN: if it were active during the pass, the statistics would
+  // describe inputs with half the elements zeroed and the rest doubled. The first BN runs
+  // fused with its ReLU, the second alone.
+  using Net = Sequential<Dropout<0.5f>, BN<2>, ReLU, Dropout<0.5f>, BN<2>>;
+  using Small = Model<Net, Input<2, 3, 3>, Cpu>;
+  constexpr int channels = 2, plane = 9;
+  const std::vector<long> sizes{4, 4, 3};
+  std::vector<std::vector<float>> batches;
+  Rng rng(17);
+  for (const long n : sizes) {
+    std::vector<float> x(static_cast<std::size_t>(n * channels * plane));
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = rng.uniform(-1, 3) + 0.5f * static_cast<float>(i % 5);
+    batches.push_back(std::move(x));
+  }
+  // The reference, written out: per batch and channel the mean and the unbiased variance (what
+  // running_var keeps, as in PyTorch) of BN 1's input; BN 1 normalises with the biased one
+  // (its weight is 1 and bias 0 as initialised), ReLU, and the same statistics of BN 4's input.
+  struct Stats { std::vector<double> mean, var; };
+  auto stats_of = [&](const std::vector<float>& x, long n) {
+    Stats s{std::vector<double>(channels), std::vector<double>(channels)};
+    for (int c = 0; c < channels; ++c) {
+      double sum = 0, sq = 0;
+      for (long b = 0; b < n; ++b)
+        for (int i = 0; i < plane; ++i) sum += x[static_cast<std::size_t>((b * channels + c) * plane + i)];
+      const double count = static_cast<double>(n * plane), mean = sum / count;
+      for (long b = 0; b < n; ++b)
+        for (int i = 0; i < plane; ++i) {
+          const double d = x[static_cast<std::size_t>((b * channels + c) * plane + i)] - mean;
+          sq += d * d;
+        }
+      s.mean[static_cast<std::size_t>(c)] = mean;
+      s.var[static_cast<std::size_t>(c)] = sq / (count - 1);
+    }
+    return s;
+  };
+  Stats expected1{std::vector<double>(channels), std::vector<double>(channels)}, expected4 = expected1;
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    const long n = sizes[k];
+    const auto& x = batches[k];
+    const Stats s1 = stats_of(x, n);
+    std::vector<float> y(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const auto c = (i / plane) % channels;
+      const double biased = s1.var[c] * (static_cast<double>(n * plane) - 1) / static_cast<double>(n * plane);
+      y[i] = static_cast<float>(std::max(0.0, (x[i] - s1.mean[c]) / std::sqrt(biased + 1e-5)));
+    }
+    const Stats s4 = stats_of(y, n);
+    for (std::size_t c = 0; c < channels; ++c) {
+      expected1.mean[c] += s1.mean[c] / static_cast<double>(batches.size());
+      expected1.var[c] += s1.var[c] / static_cast<double>(batches.size());
+      expected4.mean[c] += s4.mean[c] / static_cast<double>(batches.size());
+      expected4.var[c] += s4.var[c] / static_cast<double>(batches.size());
+    }
+  }
+
+  Small model(5);
+  model.eval();
+  const auto generator_before = model.context().rng.state();
+  for (std::size_t k = 0; k < batches.size(); ++k)
+    model.accumulate_batch_norm_statistics(batches[k], sizes[k], static_cast<long>(k + 1));
+  auto buffer = [&](const std::string& name) {
+    for (auto& p : model.parameters())
+      if (p.name == name) return p.value->to_vector();
+    FAIL("no parameter " << name);
+    return std::vector<float>{};
+  };
+  const auto mean1 = buffer("1.running_mean"), var1 = buffer("1.running_var");
+  const auto mean4 = buffer("4.running_mean"), var4 = buffer("4.running_var");
+  for (std::size_t c = 0; c < channels; ++c) {
+    INFO("channel " << c);
+    CHECK(mean1[c] == Approx(expected1.mean[c]).epsilon(1e-5));
+    CHECK(var1[c] == Approx(expected1.var[c]).epsilon(1e-5));
+    CHECK(mean4[c] == Approx(expected4.mean[c]).epsilon(1e-4).margin(1e-6));
+    CHECK(var4[c] == Approx(expected4.var[c]).epsilon(1e-4).margin(1e-6));
+  }
+  // The pass leaves the mode as it was and draws nothing from the dropout generator.
+  CHECK(model.mode() == Mode::eval);
+  CHECK(model.context().rng.state() == generator_before);
+  // Dropout is back afterwards: a train-mode forward draws its masks again.
+  model.train();
+  model.forward(batches[0], sizes[0]);
+  CHECK(model.context().rng.state() != generator_before);
+  CHECK_THROWS_WITH(model.accumulate_batch_norm_statistics(batches[0], sizes[0], 0),
+                    Catch::Contains("counts from 1, got 0"));
+}

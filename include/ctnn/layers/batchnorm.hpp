@@ -55,7 +55,9 @@ struct BN {
 
     const Tensor& forward(const Tensor& x, Context<B>& context) {
       input_ = &x;
-      B::batch_norm_forward(state_, spec, x, weight_, bias_, running_mean_, running_var_, output_, context.mode);
+      BatchNormSpec s = spec;
+      if (context.statistics_batch > 0) s.momentum = 1.0f / static_cast<float>(context.statistics_batch);
+      B::batch_norm_forward(state_, s, x, weight_, bias_, running_mean_, running_var_, output_, context.mode);
       return output_;
     }
 

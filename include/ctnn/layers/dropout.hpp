@@ -1,5 +1,6 @@
 // Dropout<P>: in train mode, zeroes each element with probability P and scales the rest by
-// 1 / (1 - P) (inverted dropout, as PyTorch); the identity in eval mode.
+// 1 / (1 - P) (inverted dropout, as PyTorch); the identity in eval mode, and while BN
+// statistics are re-estimated (Context::statistics_batch).
 #pragma once
 #include <string>
 
@@ -22,7 +23,7 @@ struct Dropout : ShapePreserving {
     void initialize(Rng&) {}
     const Tensor& forward(const Tensor& x, Context<B>& context) {
       input_ = &x;
-      training_ = context.mode == Mode::train;
+      training_ = context.mode == Mode::train && context.statistics_batch == 0;
       if (!training_) return x;  // identity: hand the input on without a copy
       B::dropout_forward(state_, P, x, output_, context.rng);
       return output_;
