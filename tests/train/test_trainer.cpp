@@ -362,3 +362,40 @@ TEST_CASE("early stopping, keeping the best epoch, history CSV and plot", "[trai
   }
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("recalibrate_batch_norm after the last epoch: the same as re-estimating by hand", "[trainer][batchnorm]") {
+  const auto train_set = make_data(128, 13), test_set = make_data(64, 14);
+  auto train_run = [&](bool recalibrate_in_fit) {
+    data::Loader train_data{train_set, 32, data::augment::Compose{data::augment::RandomHorizontalFlip{0.5f}},
+                            {.seed = 2, .threads = 0}};
+    data::Loader test_data{test_set, 64, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+    Small model(8);
+    train::Trainer trainer{model, sgd_for(model), loss::CrossEntropy<Cpu>{}};
+    auto options = quiet(2);
+    options.recalibrate_batch_norm = recalibrate_in_fit;
+    const double last_test_accuracy = trainer.fit(train_data, test_data, options).epochs.back().test_accuracy;
+    struct Result {
+      std::vector<std::vector<float>> as_trained, recalibrated;
+      double test_accuracy_in_history, test_accuracy_after;
+    } r{snapshot(model), {}, last_test_accuracy, 0};
+    if (!recalibrate_in_fit) CHECK(trainer.recalibrate_batch_norm(train_data, 1) == 4);  // epoch 2's batches
+    r.recalibrated = snapshot(model);
+    r.test_accuracy_after = trainer.evaluate(test_data).accuracy;
+    return r;
+  };
+  const auto in_fit = train_run(true), by_hand = train_run(false);
+  // Same training, then the same pass over epoch 2's batches: identical parameters and statistics.
+  CHECK(in_fit.recalibrated == by_hand.recalibrated);
+  // The history's last row describes the re-estimated model.
+  CHECK(in_fit.test_accuracy_in_history == by_hand.test_accuracy_after);
+  // The pass changed BN's running statistics and nothing else.
+  const auto& before = by_hand.as_trained;
+  const auto& after = by_hand.recalibrated;
+  Small names(0);
+  const auto params = names.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    INFO(params[i].name);
+    const bool statistics = params[i].name.find("running_") != std::string::npos;
+    CHECK((before[i] != after[i]) == statistics);
+  }
+}

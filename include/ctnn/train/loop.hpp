@@ -57,6 +57,11 @@ struct FitOptions {
   std::optional<EarlyStopping> early_stopping;
   bool keep_best = false;              // end with the parameters of the best epoch (test accuracy)
   std::filesystem::path best_weights;  // if set: the best epoch's weights, saved when it improves
+  // After the training pass of the last epoch (epoch == epochs), before its evaluation:
+  // re-estimate every BN layer's running statistics over one pass of that epoch's training
+  // batches with dropout off (Trainer::recalibrate_batch_norm). The epoch's test figures,
+  // history row and checkpoint then describe the re-estimated model.
+  bool recalibrate_batch_norm = false;
 };
 
 // What an end-of-batch callback sees.
@@ -83,6 +88,7 @@ class Learner {
   virtual long steps() const = 0;        // optimizer steps taken
   virtual LossResult forward_loss(const BatchView&) = 0;
   virtual void backward_and_step() = 0;  // of the last forward_loss
+  virtual void accumulate_batch_norm_statistics(const BatchView&, long index) = 0;  // index from 1
   virtual void save_checkpoint(const std::filesystem::path&, io::Metadata) = 0;
   virtual io::Metadata load_checkpoint(const std::filesystem::path&) = 0;
   virtual void save_weights(const std::filesystem::path&, const io::Metadata&) = 0;
@@ -99,6 +105,8 @@ class Loop {
 
   CTNN_INLINE const History& run(Learner& learner, DataSource& train, DataSource* test, const FitOptions& options);
   CTNN_INLINE Evaluation evaluate(Learner& learner, DataSource& data);
+  // Re-estimates BN's running statistics over epoch `epoch` of `data`; returns the batches used.
+  CTNN_INLINE long recalibrate_batch_norm(Learner& learner, DataSource& data, std::uint64_t epoch);
   CTNN_INLINE void save_checkpoint(Learner& learner, const std::filesystem::path& path);
   CTNN_INLINE void resume(Learner& learner, const std::filesystem::path& path);
 

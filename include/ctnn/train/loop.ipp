@@ -19,6 +19,10 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
   stop_requested = false;
   for (int epoch = epochs_done + 1; epoch <= options.epochs && !stop_requested; ++epoch) {
     EpochRecord record = train_epoch(learner, train, epoch, progress, options);
+    if (options.recalibrate_batch_norm && epoch == options.epochs) {
+      const long batches = recalibrate_batch_norm(learner, train, static_cast<std::uint64_t>(epoch - 1));
+      progress.message(fmt::format("re-estimated the BN statistics over {} training batches with dropout off", batches));
+    }
     if (test) {
       const Evaluation e = evaluate(learner, *test);
       record.test_loss = e.loss;
@@ -67,6 +71,13 @@ CTNN_INLINE Evaluation Loop::evaluate(Learner& learner, DataSource& data) {
     e.accuracy = 100.0 * static_cast<double>(e.correct) / static_cast<double>(e.samples);
   }
   return e;
+}
+
+CTNN_INLINE long Loop::recalibrate_batch_norm(Learner& learner, DataSource& data, std::uint64_t epoch) {
+  long index = 0;
+  data.each_batch(epoch, [&](const BatchView& b) { learner.accumulate_batch_norm_statistics(b, ++index); });
+  if (index == 0) throw Error("Trainer::recalibrate_batch_norm: the data has no batches");
+  return index;
 }
 
 CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, int epoch, ProgressPrinter& progress,

@@ -61,6 +61,17 @@ class Trainer final : private detail::Learner {
     return loop_.evaluate(*this, source);
   }
 
+  // Re-estimates every BN layer's running statistics as the mean over one pass of epoch
+  // `epoch` of `data` (the training data), in train mode with dropout off; returns the batches
+  // used. Dropout during training inflates the variance BN's statistics record, which eval mode
+  // never sees (Model::accumulate_batch_norm_statistics). FitOptions::recalibrate_batch_norm
+  // does this after the last epoch.
+  template <class Data>
+  long recalibrate_batch_norm(Data& data, std::uint64_t epoch = 0) {
+    auto&& source = as_data_source(data);
+    return loop_.recalibrate_batch_norm(*this, source, epoch);
+  }
+
   // The predicted class of each of `count` samples (NCHW floats), in eval mode.
   std::vector<int> predict(std::span<const float> samples, long count, long batch = 256) {
     if (count < 0 || (count > 0 && samples.size() % static_cast<std::size_t>(count) != 0))
@@ -127,6 +138,9 @@ class Trainer final : private detail::Learner {
   void backward_and_step() override {
     model_->backward(loss_.gradient());
     optimizer_.step();
+  }
+  void accumulate_batch_norm_statistics(const BatchView& b, long index) override {
+    model_->accumulate_batch_norm_statistics(b.images, b.size, index);
   }
   void save_checkpoint(const std::filesystem::path& path, io::Metadata m) override {
     io::save_checkpoint(path, *model_, optimizer_, std::move(m));
