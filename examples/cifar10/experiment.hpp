@@ -77,13 +77,14 @@ int train_seed(const Options& o, const RunData& d) {
 
   fmt::print("data: {}: {} training images (batch {}, {} steps per epoch), {} test images\n", data_name,
              d.train_images, o.batch, steps_per_epoch, d.test_images);
-  fmt::print("recipe: {} lr {}{}{}, schedule {}{}, {} epochs, seed {}\n", o.optimizer, o.lr,
+  fmt::print("recipe: {} lr {}{}{}, schedule {}{}, {} epochs{}, seed {}\n", o.optimizer, o.lr,
              o.optimizer == "sgd" ? fmt::format(", momentum {}{}", o.momentum, o.nesterov ? " (Nesterov)" : "") : "",
              o.weight_decay > 0 ? fmt::format(", weight decay {}{}", o.weight_decay,
                                               o.bias_decay ? "" : " (not on biases and BN)")
                                 : "",
              o.schedule,
-             o.warmup > 0 ? fmt::format(" after {} warmup steps", o.warmup) : "", o.epochs, o.seed);
+             o.warmup > 0 ? fmt::format(" after {} warmup steps", o.warmup) : "", o.epochs,
+             o.recalibrate_bn ? ", then BN statistics re-estimated without dropout" : "", o.seed);
 
   train::FitOptions fit;
   fit.epochs = o.epochs;
@@ -91,6 +92,7 @@ int train_seed(const Options& o, const RunData& d) {
   fit.checkpoint = o.checkpoint;
   fit.history_csv = o.history;
   fit.plot_png = o.plot;
+  fit.recalibrate_batch_norm = o.recalibrate_bn;
   if (!o.plot.empty() && o.history.empty()) fit.history_csv = fs::path(o.plot).replace_extension(".csv");
 
   auto go = [&](auto optimizer) -> int {

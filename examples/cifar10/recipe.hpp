@@ -19,6 +19,7 @@ struct Options {
   float weight_decay = 0.0f;
   bool bias_decay = true;        // false: no weight decay on biases and BN's scale and shift
   long warmup = 0;               // linear warmup steps in front of the schedule
+  bool recalibrate_bn = false;   // after the last epoch: BN statistics re-estimated with dropout off
   std::string device = "cpu";    // cpu | cuda
   int threads = 0;               // 0: OpenMP's default
   int loader_threads = -1;       // -1: the loader's default

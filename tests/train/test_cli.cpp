@@ -32,9 +32,11 @@ TEST_CASE("the defaults are the seed's recipe", "[cli]") {
   CHECK(o.train_limit == 0);
   CHECK(o.bias_decay);
   CHECK_FALSE(parse({"--no-bias-decay"}).bias_decay);
+  CHECK_FALSE(o.recalibrate_bn);
+  CHECK(parse({"--recalibrate-bn"}).recalibrate_bn);
 }
 
-TEST_CASE("the onecycle recipe sets SGD Nesterov, wd 5e-4, OneCycle to 0.1; explicit flags win", "[cli]") {
+TEST_CASE("the onecycle recipe sets SGD Nesterov, wd 5e-4, OneCycle to 0.1, BN re-estimation; explicit flags win", "[cli]") {
   const Options o = parse({"--recipe", "onecycle"});
   CHECK(o.optimizer == "sgd");
   CHECK(o.schedule == "onecycle");
@@ -42,6 +44,8 @@ TEST_CASE("the onecycle recipe sets SGD Nesterov, wd 5e-4, OneCycle to 0.1; expl
   CHECK(o.nesterov);
   CHECK(o.momentum == 0.9f);
   CHECK(o.weight_decay == 5e-4f);
+  CHECK(o.recalibrate_bn);
+  CHECK_FALSE(parse({"--recipe", "onecycle", "--no-recalibrate-bn"}).recalibrate_bn);
   const Options p = parse({"--recipe", "onecycle", "--lr", "0.05", "--no-nesterov", "--epochs", "30"});
   CHECK(p.lr == 0.05f);
   CHECK_FALSE(p.nesterov);
