@@ -30,8 +30,8 @@ inline void add_flags(CLI::App& app, Options& o) {
   app.add_option("--data", o.data, "CIFAR-10 folder (cifar-10-batches-bin or its parent); default "
                                    "$CTNN_CIFAR10_DIR or data/cifar-10-batches-bin")
       ->capture_default_str();
-  app.add_option("--recipe", o.recipe, "seed: Adam 1e-3, constant; onecycle: SGD Nesterov, wd 5e-4, OneCycle max lr 0.1, --recalibrate-bn "
-                                       "(flags given explicitly override the recipe)")
+  app.add_option("--recipe", o.recipe, "seed: Adam 1e-3, constant; onecycle: SGD Nesterov, wd 5e-4, OneCycle max lr "
+                                       "0.1, --recalibrate-bn (flags given explicitly override the recipe)")
       ->check(CLI::IsMember({"seed", "onecycle"}))->capture_default_str();
   app.add_option("--epochs", o.epochs, "epochs to train")->check(CLI::Range(1, 100000))->capture_default_str();
   app.add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();

@@ -61,10 +61,9 @@ class Trainer final : private detail::Learner {
     return loop_.evaluate(*this, source);
   }
 
-  // Re-estimates every BN layer's running statistics as the mean over one pass of epoch
-  // `epoch` of `data` (the training data), in train mode with dropout off; returns the batches
-  // used. Dropout during training inflates the variance BN's statistics record, which eval mode
-  // never sees (Model::accumulate_batch_norm_statistics). FitOptions::recalibrate_batch_norm
+  // Re-estimates every BN layer's running statistics over one pass of epoch `epoch` of `data`
+  // (the training data, augmented as trained on) with dropout off; returns the batches used.
+  // Why and how: Model::accumulate_batch_norm_statistics. FitOptions::recalibrate_batch_norm
   // does this after the last epoch.
   template <class Data>
   long recalibrate_batch_norm(Data& data, std::uint64_t epoch = 0) {
