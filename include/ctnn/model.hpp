@@ -15,22 +15,15 @@
 #include "ctnn/core/error.hpp"       // Error
 #include "ctnn/core/parameters.hpp"  // ParameterList
 #include "ctnn/core/shape.hpp"       // Shape, shape_name
-#include "ctnn/sequential.hpp"       // Sequential, is_sequential
+#include "ctnn/sequential.hpp"       // Sequential, checked_output, summarize
 
 namespace ctnn {
 
-// One row of a model summary.
-struct SummaryRow {
-  std::string path;    // "3.1": positions from the outermost Sequential, counting from 0
-  std::string layer;   // "Conv<32,64,3,1,1>"
-  std::string output;  // "64x16x16"
-  long parameters;
-  long flops;          // forward, per sample
-};
-
 namespace detail {
 template <bool IsShape, class Net, class In> struct model_output { using type = InvalidShape; };
-template <class Net, class In> struct model_output<true, Net, In> { using type = chain_output<true, In, Net>; };
+template <class Net, class In> struct model_output<true, Net, In> {
+  using type = typename decltype(checked_output<Net, at_root, In>())::type;
+};
 
 template <class Backend> struct NoRuntime {
   void initialize(Rng&) {}
@@ -42,20 +35,6 @@ template <class Backend> struct NoRuntime {
 // The summary table of a model with input shape `input` (Model::summary()).
 CTNN_INLINE std::string format_summary(const std::vector<SummaryRow>& rows, const std::string& input,
                                        long parameters, long flops_per_sample);
-
-template <class L, class In>
-void summarize(std::vector<SummaryRow>& rows, const std::string& path) {
-  if constexpr (is_sequential<L>) {
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (summarize<typename L::template layer<I>, typename L::template shape_at<In, I>>(
-           rows, path.empty() ? std::to_string(I) : path + "." + std::to_string(I)),
-       ...);
-    }(std::make_index_sequence<L::size>{});
-  } else {
-    rows.push_back({path, L::name(), shape_name<typename L::template output<In>>(),
-                    L::template parameter_count<In>, L::template flops<In>});
-  }
-}
 }  // namespace detail
 
 template <class Net, class In, class Backend>
@@ -145,7 +124,7 @@ class Model {
 
   static std::vector<SummaryRow> summary_rows() {
     std::vector<SummaryRow> rows;
-    detail::summarize<Net, In>(rows, is_sequential<Net> ? "" : "0");
+    detail::summarize<Net, In>(rows, "");
     return rows;
   }
 

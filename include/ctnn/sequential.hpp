@@ -1,153 +1,138 @@
 // Sequential<Layers...>: a network as a flat type list. Given an input shape it computes every
-// layer's input and output shape at compile time (Boost.Hana folds over the list), reports
-// the first layer that can't take its input by name, position and shapes, and runs the
-// layers one after another. A Sequential is itself a layer, so blocks nest.
+// layer's input and output shape at compile time, reports the first layer that can't take its
+// input by path and shapes, and runs the layers one after another. A Sequential is itself a
+// layer (a composite, layers/composite.hpp), so blocks nest.
+//
+// Compile cost grows linearly with the list: the shape fold is a fold expression that carries
+// the last shape directly, and the layers are stored in a flat aggregate, so no template
+// recursion deepens with the length (a ResNet-152-length list compiles at -ftemplate-depth=128).
 #pragma once
 #include <cstddef>  // std::size_t
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <utility>  // std::index_sequence
 
-#include <boost/hana/append.hpp>
-#include <boost/hana/at.hpp>
-#include <boost/hana/back.hpp>
-#include <boost/hana/fold_left.hpp>
-#include <boost/hana/length.hpp>
-#include <boost/hana/tuple.hpp>
-#include <boost/hana/type.hpp>
-#include <fmt/core.h>
-
-#include "ctnn/core/error.hpp"    // Error
-#include "ctnn/layers/layer.hpp"  // the layer contract
+#include "ctnn/core/typelist.hpp"     // nth, Slots
+#include "ctnn/layers/composite.hpp"  // Named, key_of, LayerError, the composite protocol
+#include "ctnn/layers/layer.hpp"      // the layer contract
 
 namespace ctnn {
 
-namespace hana = boost::hana;
-
-// An error raised inside a layer at run time, with the layer's path ("3.1") and name.
-class LayerError : public Error {
- public:
-  LayerError(std::string path, std::string layer, std::string message)
-      : Error(fmt::format("layer {} ({}): {}", path, layer, message)),
-        path_(std::move(path)), layer_(std::move(layer)), message_(std::move(message)) {}
-  const std::string& path() const { return path_; }
-  const std::string& layer() const { return layer_; }
-  const std::string& message() const { return message_; }
-
- private:
-  std::string path_, layer_, message_;
-};
-
 namespace detail {
 
-// Called from a catch block: rethrows the exception in flight as a LayerError naming the
-// layer at `index` in its Sequential, whose type name `name` gives. Nested Sequentials
-// prepend their own position to the path ("3.1"). Anything not a std::exception passes as is.
-[[noreturn]] inline void rethrow_from_layer(std::size_t index, std::string (*name)()) {
-  try {
-    throw;
-  } catch (const LayerError& e) {
-    throw LayerError(std::to_string(index) + "." + e.path(), e.layer(), e.message());
-  } catch (const std::exception& e) {
-    throw LayerError(std::to_string(index), name(), e.what());
-  }
-}
-
-// The shape after layer L (at 1-based Position) given its input In. With Report, a layer
-// that can't take In instantiates its check_input, whose static_assert is the compiler's
-// first error; the chain then carries InvalidShape so that no further errors pile up.
-template <bool Report, int Position, class L, class In>
-constexpr auto next_shape() {
-  if constexpr (std::is_same_v<In, InvalidShape>) {
-    return hana::type_c<InvalidShape>;
-  } else if constexpr (L::template accepts<In>) {
-    return hana::type_c<typename L::template output<In>>;
-  } else {
-    if constexpr (Report) static_cast<void>(sizeof(typename L::template check_input<at_position<Position>, In>));
-    return hana::type_c<InvalidShape>;
-  }
-}
-
-// The input shape, then each layer's output shape, as a plain type list; the fold's state.
-// (Appending to a plain pack is much cheaper to compile than hana::append on a hana::tuple.)
-template <class... S>
-struct ShapeList {
-  static constexpr auto types = hana::tuple_t<S...>;
-  static constexpr int size = sizeof...(S);
-  using last = typename decltype(+hana::back(types))::type;
-  template <class Next> using append = ShapeList<S..., Next>;
+template <class T>
+struct type_is {
+  using type = T;
 };
 
-// hana::tuple of hana::type<Shape>: the network input, then each layer's output.
-template <bool Report, class In, class... Layers>
-constexpr auto shape_chain() {
-  using Chain = typename decltype(hana::fold_left(
-      hana::tuple_t<Layers...>, hana::type_c<ShapeList<In>>, [](auto list, auto layer) {
-        using List = typename decltype(list)::type;
-        using L = typename decltype(layer)::type;
-        using Next = typename decltype(next_shape<Report, List::size, L, typename List::last>())::type;
-        return hana::type_c<typename List::template append<Next>>;
-      }))::type;
-  return Chain::types;
+// The shape after list element E (at Index in the composite at Where) given its input In.
+// With Report, an element that can't take In instantiates its check_input, whose
+// static_assert is the compiler's first error; the chain then carries InvalidShape so that no
+// further errors pile up.
+template <bool Report, class Where, std::size_t Index, class E, class In>
+constexpr auto next_shape() {
+  using L = unnamed<E>;
+  if constexpr (std::is_same_v<In, InvalidShape>) {
+    return type_is<InvalidShape>{};
+  } else if constexpr (L::template accepts<In>) {
+    return type_is<typename L::template output<In>>{};
+  } else {
+    if constexpr (Report)
+      static_cast<void>(sizeof(typename L::template check_input<at_child<Where, key_of<E, Index>()>, In>));
+    return type_is<InvalidShape>{};
+  }
 }
 
-template <bool Report, class In, class... Layers>
-using chain_output = typename decltype(+hana::back(shape_chain<Report, In, Layers...>()))::type;
+// The fold's state: the last shape, and every shape so far (the input, then each output).
+template <bool Report, class Where, class Last, class... Shapes>
+struct Chain {
+  using last = Last;
+  template <std::size_t I> using shape = nth<I, Shapes...>;
+  template <class E, class Next = typename decltype(next_shape<Report, Where, sizeof...(Shapes) - 1, E, Last>())::type>
+  using then = Chain<Report, Where, Next, Shapes..., Next>;
+};
+
+template <class E>
+struct Step {};
+
+// (Chain + Step<A>) + Step<B> ...: each step is its own instantiation, not nested in the last.
+template <bool R, class W, class Last, class... S, class E>
+auto operator+(Chain<R, W, Last, S...>, Step<E>) -> typename Chain<R, W, Last, S...>::template then<E>;
+
+template <bool Report, class Where, class In, class... Elements>
+using chain_of = decltype((Chain<Report, Where, In, In>{} + ... + Step<Elements>{}));
+
+// Result when Accepted, else (having reported why L can't take In, at Where) InvalidShape.
+template <bool Accepted, class L, class Where, class In, class Result>
+constexpr auto report_unless() {
+  if constexpr (Accepted) {
+    return type_is<Result>{};
+  } else {
+    static_cast<void>(sizeof(typename L::template check_input<Where, In>));
+    return type_is<InvalidShape>{};
+  }
+}
+
+// L's output for In, or (having reported why) InvalidShape.
+template <class L, class Where, class In>
+constexpr auto checked_output() {
+  if constexpr (L::template accepts<In>) return type_is<typename L::template output<In>>{};
+  else return report_unless<false, L, Where, In, InvalidShape>();
+}
 
 }  // namespace detail
-
-template <class... Layers>
-struct Sequential;
-
-template <class L> inline constexpr bool is_sequential = false;
-template <class... Layers> inline constexpr bool is_sequential<Sequential<Layers...>> = true;
 
 template <class... Layers>
 struct Sequential {
   static_assert(sizeof...(Layers) >= 1, "Sequential<...>: give at least one layer");
   static constexpr std::size_t size = sizeof...(Layers);
 
-  template <std::size_t I>
-  using layer = typename decltype(+hana::at_c<I>(hana::tuple_t<Layers...>))::type;
+  // --- the composite protocol --------------------------------------------------------------
+  static constexpr std::size_t child_count = size;
+  template <std::size_t I> using child = unnamed<detail::nth<I, Layers...>>;
+  template <std::size_t I> static constexpr auto key = key_of<detail::nth<I, Layers...>, I>();
+  template <std::size_t I> using layer = child<I>;
 
   static std::string name() {
     std::string inner;
-    ((inner += (inner.empty() ? "" : ", ") + Layers::name()), ...);
+    ((inner += (inner.empty() ? "" : ", ") + unnamed<Layers>::name()), ...);
     return "Sequential<" + inner + ">";
   }
 
+  template <class In> using chain = detail::chain_of<false, at_root, In, Layers...>;
+
   template <class In>
-  static constexpr bool accepts = !std::is_same_v<detail::chain_output<false, In, Layers...>, InvalidShape>;
+  static constexpr bool accepts = !std::is_same_v<typename chain<In>::last, InvalidShape>;
   template <class In>
-  using output = detail::chain_output<true, In, Layers...>;
-  // Reached from an enclosing Sequential: reports the inner layer that fails.
+  using output =
+      typename decltype(detail::report_unless<accepts<In>, Sequential, at_root, In, typename chain<In>::last>())::type;
+  // Reached from an enclosing composite: reports the inner layer that fails, by its full path.
   template <class Where, class In>
   struct check_input {
-    static_assert(sizeof(detail::chain_output<true, In, Layers...>) > 0);
+    static_assert(sizeof(detail::chain_of<true, Where, In, Layers...>) > 0);
   };
 
   // The shape entering layer I (I == size: the output).
-  template <class In, std::size_t I>
-  using shape_at = typename decltype(+hana::at_c<I>(detail::shape_chain<true, In, Layers...>()))::type;
+  template <class In, std::size_t I> using shape_at = typename chain<In>::template shape<I>;
+  template <class In, std::size_t I> using child_input = shape_at<In, I>;
 
   template <class In>
   static constexpr long parameter_count = [] {
     return []<std::size_t... I>(std::index_sequence<I...>) {
-      return (0L + ... + layer<I>::template parameter_count<shape_at<In, I>>);
+      return (0L + ... + child<I>::template parameter_count<shape_at<In, I>>);
     }(std::index_sequence_for<Layers...>{});
   }();
   template <class In>
   static constexpr long flops = [] {
     return []<std::size_t... I>(std::index_sequence<I...>) {
-      return (0L + ... + layer<I>::template flops<shape_at<In, I>>);
+      return (0L + ... + child<I>::template flops<shape_at<In, I>>);
     }(std::index_sequence_for<Layers...>{});
   }();
 
   // Layer I fuses with layer I + 1 when it says it can (see layers/layer.hpp).
   template <std::size_t I>
   static constexpr bool fuses_next = [] {
-    if constexpr (I + 1 < size) return FusesWith<layer<I>, layer<I + 1>>;
+    if constexpr (I + 1 < size) return FusesWith<child<I>, child<I + 1>>;
     else return false;
   }();
 
@@ -161,32 +146,32 @@ struct Sequential {
   class Runtime {
     template <std::size_t I>
     static constexpr auto runtime_for() {
-      if constexpr (fuses_previous<I>) return hana::type_c<PassThrough<B>>;
-      else if constexpr (fuses_next<I>) return hana::type_c<typename layer<I>::template FusedRuntime<shape_at<In, I>, B>>;
-      else return hana::type_c<typename layer<I>::template Runtime<shape_at<In, I>, B>>;
+      if constexpr (fuses_previous<I>) return detail::type_is<PassThrough<B>>{};
+      else if constexpr (fuses_next<I>) return detail::type_is<typename child<I>::template FusedRuntime<shape_at<In, I>, B>>{};
+      else return detail::type_is<typename child<I>::template Runtime<shape_at<In, I>, B>>{};
     }
     template <class Indices> struct runtimes;
     template <std::size_t... I> struct runtimes<std::index_sequence<I...>> {
-      using type = std::tuple<typename decltype(runtime_for<I>())::type...>;
+      using type = detail::Slots<typename decltype(runtime_for<I>())::type...>;
     };
 
    public:
     using Tensor = typename B::Tensor;
 
     void initialize(Rng& rng) {
-      std::apply([&](auto&... layers) { (layers.initialize(rng), ...); }, layers_);
+      detail::for_each_slot(layers_, [&]<std::size_t I>(auto& layer) { layer.initialize(rng); });
     }
 
     const Tensor& forward(const Tensor& x, Context<B>& context) {
       const Tensor* current = &x;
       std::size_t running = 0;
       try {
-        each([&]<std::size_t I>(auto& layer) {
+        detail::for_each_slot(layers_, [&]<std::size_t I>(auto& layer) {
           running = I;
           current = &layer.forward(*current, context);
         });
       } catch (...) {
-        detail::rethrow_from_layer(running, layer_names[running]);
+        detail::rethrow_from_child(keys[running], names[running]);
       }
       return *current;
     }
@@ -197,43 +182,47 @@ struct Sequential {
       const Tensor* gradient = &dy;
       std::size_t running = size - 1;
       try {
-        each_reversed([&]<std::size_t I>(auto& layer) {
+        detail::for_each_slot_reversed(layers_, [&]<std::size_t I>(auto& layer) {
           running = I;
           gradient = layer.backward(*gradient, context, I > 0 || want_dx);
         });
       } catch (...) {
-        detail::rethrow_from_layer(running, layer_names[running]);
+        detail::rethrow_from_child(keys[running], names[running]);
       }
       return gradient;
     }
 
-    // Names are "<position>.<name>", counting from 0, as PyTorch's nn.Sequential.
+    // Names are "<key>.<name>": the position in the list, counting from 0 as PyTorch's
+    // nn.Sequential does, or the name Named gave.
     void collect(ParameterList<B>& list, const std::string& prefix) {
-      each([&]<std::size_t I>(auto& layer) { layer.collect(list, prefix + std::to_string(I) + "."); });
+      detail::for_each_slot(layers_, [&]<std::size_t I>(auto& layer) {
+        layer.collect(list, detail::child_prefix(prefix, keys[I]));
+      });
     }
 
     template <std::size_t I>
-    auto& get() { return std::get<I>(layers_); }
+    auto& get() { return detail::slot<I>(layers_); }
 
    private:
-    template <class F>
-    void each(F&& f) {
-      [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (f.template operator()<I>(std::get<I>(layers_)), ...);
-      }(std::index_sequence_for<Layers...>{});
-    }
-    template <class F>
-    void each_reversed(F&& f) {
-      [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (f.template operator()<size - 1 - I>(std::get<size - 1 - I>(layers_)), ...);
-      }(std::index_sequence_for<Layers...>{});
-    }
-    // Failures inside a layer come out naming its path and type (see rethrow_from_layer).
+    // Failures inside a layer come out naming its path and type (see rethrow_from_child).
     // One handler per pass rather than one per layer keeps the generated code small.
-    static constexpr std::string (*layer_names[])() = {&Layers::name...};
+    static constexpr const auto& keys = detail::child_keys<Sequential>;
+    static constexpr const auto& names = detail::child_names<Sequential>;
 
     typename runtimes<std::index_sequence_for<Layers...>>::type layers_;
   };
 };
+
+// N copies of Block in a row, keyed 0 .. N-1: Repeat<3, Block> is Sequential<Block, Block, Block>.
+namespace detail {
+template <std::size_t, class T> using repeated = T;
+template <class Block, class Indices> struct repeat;
+template <class Block, std::size_t... I> struct repeat<Block, std::index_sequence<I...>> {
+  using type = Sequential<repeated<I, Block>...>;
+};
+}  // namespace detail
+template <int N, class Block>
+  requires(N >= 1)
+using Repeat = typename detail::repeat<Block, std::make_index_sequence<N>>::type;
 
 }  // namespace ctnn

@@ -1,5 +1,5 @@
 // result: fails
-// expect: BN<32>::check_input<ctnn::at_position<2>, ctnn::Image<16, 32, 32> ?>
+// expect: BN<32>::check_input<ctnn::at<ctnn::fixed_string<2>."1".>, ctnn::Image<16, 32, 32> ?>
 // expect: error: static assertion failed: BN: the input's channel count differs from BN's template argument
 // expect-errors: 1
 #include "ctnn/layers/activation.hpp"

@@ -1,5 +1,5 @@
 // result: fails
-// expect: Flatten::check_input<ctnn::at_position<3>, ctnn::Features<8192> ?>
+// expect: Flatten::check_input<ctnn::at<ctnn::fixed_string<2>."2".>, ctnn::Features<8192> ?>
 // expect: error: static assertion failed: Flatten: expects an image input \(Image<C, H, W>\). its input is already flat
 // expect-errors: 1
 #include "ctnn/layers/conv.hpp"

@@ -1,5 +1,5 @@
 // result: fails
-// expect: Linear<1024, 512>::check_input<ctnn::at_position<5>, ctnn::Features<2048> ?>
+// expect: Linear<1024, 512>::check_input<ctnn::at<ctnn::fixed_string<2>."4".>, ctnn::Features<2048> ?>
 // expect: error: static assertion failed: Linear: the incoming feature count differs from Linear's first template argument \(In\)
 // expect-errors: 1
 // The classic: three blocks leave 128 x 4 x 4 = 2048 features, not 1024.

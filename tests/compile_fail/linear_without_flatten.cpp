@@ -1,5 +1,5 @@
 // result: fails
-// expect: Linear<8192, 10>::check_input<ctnn::at_position<3>, ctnn::Image<8, 32, 32> ?>
+// expect: Linear<8192, 10>::check_input<ctnn::at<ctnn::fixed_string<2>."2".>, ctnn::Image<8, 32, 32> ?>
 // expect: error: static assertion failed: Linear: expects flat Features but receives an Image; put Flatten before it
 // expect-errors: 1
 #include "ctnn/layers/activation.hpp"

@@ -1,5 +1,5 @@
 // result: fails
-// expect: BN<16>::check_input<ctnn::at_position<2>, ctnn::Image<32, 16, 16> ?>
+// expect: BN<16>::check_input<ctnn::at<ctnn::fixed_string<4>."1.1".>, ctnn::Image<32, 16, 16> ?>
 // expect: error: static assertion failed: BN: the input's channel count differs from BN's template argument
 // expect-errors: 1
 // A block alias with a bug (BN<In> where BN<Out> was meant), used as the network's second

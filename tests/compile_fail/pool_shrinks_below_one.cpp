@@ -1,5 +1,5 @@
 // result: fails
-// expect: MaxPool<4>.*::check_input<ctnn::at_position<3>, ctnn::Image<3, 2, 2> ?>
+// expect: MaxPool<4>.*::check_input<ctnn::at<ctnn::fixed_string<2>."2".>, ctnn::Image<3, 2, 2> ?>
 // expect: error: static assertion failed: pooling: the window is taller than the input, so the output height would be below 1
 // 32 -> 8 -> 2, and a 4 x 4 window doesn't fit in 2 x 2.
 #include "ctnn/layers/pool.hpp"

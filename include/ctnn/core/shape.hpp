@@ -63,8 +63,4 @@ template <Shape S> std::string shape_name() {
   else return fmt::format("{}", S::features);
 }
 
-// Marks a layer's place in its Sequential (counting from 1) in compile-time diagnostics:
-// the compiler prints "check_input<ctnn::at_position<5>, ctnn::Features<2048>>".
-template <int Position> struct at_position {};
-
 }  // namespace ctnn

@@ -36,7 +36,7 @@ struct Conv {
   template <class In>
   using output = Image<OutChannels, static_cast<int>(out_height<In>), static_cast<int>(out_width<In>)>;
 
-  // "Conv<3, 32>::check_input<at_position<2>, Image<16, 32, 32>>: ... (16 == 3)"
+  // "Conv<3, 32>::check_input<at<"1">, Image<16, 32, 32>>: ... (16 == 3)"
   template <class Where, class In>
   struct check_input {
     // Each check compares two numbers only when the ones before it hold, so the compiler's

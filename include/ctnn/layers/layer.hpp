@@ -7,7 +7,7 @@
 //     template <class In> static constexpr bool accepts; // can L take a tensor of shape In?
 //     template <class In> using output;                  // the shape L produces (if accepts)
 //     template <class Where, class In> struct check_input;  // static_asserts saying why not;
-//                                                        // Where = at_position<P> in messages
+//                                                        // Where = at<"path"> in messages
 //     template <class In> static constexpr long parameter_count, flops;  // per sample
 //     template <class In, class Backend> class Runtime;  // parameters, buffers, the work
 //   };
@@ -33,7 +33,8 @@
 
 #include "ctnn/core/context.hpp"     // Context
 #include "ctnn/core/parameters.hpp"  // ParameterList
-#include "ctnn/core/shape.hpp"       // Image, Features, at_position
+#include "ctnn/core/path.hpp"        // at: a layer's path in diagnostics
+#include "ctnn/core/shape.hpp"       // Image, Features
 
 namespace ctnn {
 

@@ -20,7 +20,7 @@ struct Linear {
   template <class In> static constexpr bool accepts = FlatShape<In> && detail::features_of<In> == InFeatures;
   template <class In> using output = Features<OutFeatures>;
 
-  // "Linear<1024, 512>::check_input<at_position<5>, Features<2048>>: ... (2048 == 1024)"
+  // "Linear<1024, 512>::check_input<at<"4">, Features<2048>>: ... (2048 == 1024)"
   template <class Where, class In>
   struct check_input {
     static constexpr bool flat = FlatShape<In>;
