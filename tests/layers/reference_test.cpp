@@ -3,62 +3,20 @@
 // Also the softmax cross-entropy loss and dropout's statistics.
 #include <cmath>  // std::sqrt, std::exp, std::log
 
+#include "naive.hpp"
 #include "test_support.hpp"
 
 using namespace ctnn;
 using namespace ctnn_test;
+using namespace ctnn_test::naive;
 
 namespace {
 
-using Doubles = std::vector<double>;
-
 // --- convolution --------------------------------------------------------------------------
 
-struct ConvGeometry {
-  int in, out, kernel, stride, pad, groups, height, width;
-  int out_height() const { return (height + 2 * pad - kernel) / stride + 1; }
-  int out_width() const { return (width + 2 * pad - kernel) / stride + 1; }
-};
-
-struct ConvResult {
-  Doubles y, dx, dw, db;
-};
-
-// y[n][o][i][j] = b[o] + sum over the group's input channels c and the window of
-// w[o][c][kh][kw] * x[n][c][i*s - p + kh][j*s - p + kw]; gradients by the chain rule.
-ConvResult conv_reference(const ConvGeometry& g, long batch, std::span<const float> x, std::span<const float> w,
-                          std::span<const float> b, std::span<const float> dy) {
-  const int in_per_group = g.in / g.groups, out_per_group = g.out / g.groups;
-  const int oh = g.out_height(), ow = g.out_width(), k = g.kernel;
-  ConvResult r{Doubles(static_cast<std::size_t>(batch) * g.out * oh * ow), Doubles(x.size()), Doubles(w.size()),
-               Doubles(static_cast<std::size_t>(g.out))};
-  for (long n = 0; n < batch; ++n)
-    for (int o = 0; o < g.out; ++o)
-      for (int i = 0; i < oh; ++i)
-        for (int j = 0; j < ow; ++j) {
-          const std::size_t yi = ((n * g.out + o) * oh + i) * static_cast<std::size_t>(ow) + j;
-          double sum = b[o];
-          for (int c = 0; c < in_per_group; ++c)
-            for (int kh = 0; kh < k; ++kh)
-              for (int kw = 0; kw < k; ++kw) {
-                const int row = i * g.stride - g.pad + kh, col = j * g.stride - g.pad + kw;
-                if (row < 0 || row >= g.height || col < 0 || col >= g.width) continue;
-                const int channel = o / out_per_group * in_per_group + c;
-                const std::size_t xi = ((n * g.in + channel) * g.height + row) * static_cast<std::size_t>(g.width) + col;
-                const std::size_t wi = ((o * in_per_group + c) * k + kh) * static_cast<std::size_t>(k) + kw;
-                sum += double{w[wi]} * x[xi];
-                r.dx[xi] += double{w[wi]} * dy[yi];
-                r.dw[wi] += double{x[xi]} * dy[yi];
-              }
-          r.y[yi] = sum;
-          r.db[o] += dy[yi];
-        }
-  return r;
-}
-
-template <int In, int Out, int K, int S, int P, int G, int H, int W>
+template <int In, int Out, int K, int S, int P, int G, int H, int W, bool Bias = true>
 void conv_against_reference(long batch, std::uint64_t seed) {
-  using L = Conv<In, Out, K, S, P, G>;
+  using L = Conv<In, Out, K, S, P, G, Bias>;
   const ConvGeometry g{In, Out, K, S, P, G, H, W};
   INFO(L::name() << " on " << In << "x" << H << "x" << W);
   using OutShape = typename Model<L, Input<In, H, W>, Cpu>::OutputShape;
@@ -69,79 +27,16 @@ void conv_against_reference(long batch, std::uint64_t seed) {
   const auto x = uniform(static_cast<std::size_t>(batch) * In * H * W, seed + 1);
   const auto dy = uniform(static_cast<std::size_t>(batch * OutShape::size), seed + 2);
   const auto pass = forward_backward(model, x, batch, dy);
-  const auto ref = conv_reference(g, batch, x, values_of(model, "weight"), values_of(model, "bias"), dy);
+  const auto bias = Bias ? values_of(model, "bias") : std::vector<float>{};
+  const auto ref = conv_reference(g, batch, x, values_of(model, "weight"), bias, dy);
   check_close(pass.y, ref.y, "forward", 1e-4, 1e-5);
   check_close(pass.dx, ref.dx, "backward data", 1e-4, 1e-5);
   check_close(grad_of(model, "weight"), ref.dw, "backward weights", 1e-4, 1e-5);
-  check_close(grad_of(model, "bias"), ref.db, "backward bias", 1e-4, 1e-5);
+  if constexpr (Bias) check_close(grad_of(model, "bias"), ref.db, "backward bias", 1e-4, 1e-5);
+  else CHECK(model.parameters().size() == 1);  // the weight alone: no bias to train or save
 }
 
 // --- batch normalisation --------------------------------------------------------------------
-
-struct BnResult {
-  Doubles y, dx, dgamma, dbeta, running_mean, running_var;
-};
-
-constexpr double bn_eps = 1e-5, bn_momentum = 0.1;
-
-// Train mode (PyTorch's BatchNorm2d): normalise with the batch mean and biased variance;
-// the running variance takes the unbiased one.
-BnResult bn_train_reference(long batch, int channels, int plane, std::span<const float> x,
-                            std::span<const float> gamma, std::span<const float> beta,
-                            std::span<const float> running_mean, std::span<const float> running_var,
-                            std::span<const float> dy) {
-  BnResult r{Doubles(x.size()), Doubles(x.size()), Doubles(channels), Doubles(channels), Doubles(channels),
-             Doubles(channels)};
-  const double m = static_cast<double>(batch) * plane;
-  auto at = [&](long n, int c, int i) { return (n * channels + c) * static_cast<std::size_t>(plane) + i; };
-  for (int c = 0; c < channels; ++c) {
-    double mean = 0, var = 0;
-    for (long n = 0; n < batch; ++n)
-      for (int i = 0; i < plane; ++i) mean += x[at(n, c, i)];
-    mean /= m;
-    for (long n = 0; n < batch; ++n)
-      for (int i = 0; i < plane; ++i) var += (x[at(n, c, i)] - mean) * (x[at(n, c, i)] - mean);
-    var /= m;
-    const double inv_std = 1 / std::sqrt(var + bn_eps);
-    for (long n = 0; n < batch; ++n)
-      for (int i = 0; i < plane; ++i) {
-        const double xhat = (x[at(n, c, i)] - mean) * inv_std;
-        r.y[at(n, c, i)] = gamma[c] * xhat + beta[c];
-        r.dbeta[c] += dy[at(n, c, i)];
-        r.dgamma[c] += dy[at(n, c, i)] * xhat;
-      }
-    // dx = gamma / (m sigma) * (m dy - sum dy - xhat sum(dy xhat))
-    for (long n = 0; n < batch; ++n)
-      for (int i = 0; i < plane; ++i) {
-        const double xhat = (x[at(n, c, i)] - mean) * inv_std;
-        r.dx[at(n, c, i)] = gamma[c] * inv_std / m * (m * dy[at(n, c, i)] - r.dbeta[c] - xhat * r.dgamma[c]);
-      }
-    r.running_mean[c] = (1 - bn_momentum) * running_mean[c] + bn_momentum * mean;
-    r.running_var[c] = (1 - bn_momentum) * running_var[c] + bn_momentum * var * m / (m - 1);
-  }
-  return r;
-}
-
-// Eval mode: the running statistics are constants, so dx is dy scaled per channel.
-BnResult bn_eval_reference(long batch, int channels, int plane, std::span<const float> x,
-                           std::span<const float> gamma, std::span<const float> beta,
-                           std::span<const float> running_mean, std::span<const float> running_var,
-                           std::span<const float> dy) {
-  BnResult r{Doubles(x.size()), Doubles(x.size()), Doubles(channels), Doubles(channels),
-             Doubles(running_mean.begin(), running_mean.end()), Doubles(running_var.begin(), running_var.end())};
-  for (long n = 0; n < batch; ++n)
-    for (int c = 0; c < channels; ++c)
-      for (int i = 0; i < plane; ++i) {
-        const std::size_t k = (n * channels + c) * static_cast<std::size_t>(plane) + i;
-        const double inv_std = 1 / std::sqrt(double{running_var[c]} + bn_eps);
-        const double xhat = (x[k] - double{running_mean[c]}) * inv_std;
-        r.y[k] = gamma[c] * xhat + beta[c];
-        r.dx[k] = dy[k] * gamma[c] * inv_std;
-        r.dgamma[c] += dy[k] * xhat;
-        r.dbeta[c] += dy[k];
-      }
-  return r;
-}
 
 template <int C, int H, int W>
 void bn_against_reference(long batch, std::uint64_t seed) {
@@ -191,53 +86,18 @@ void bn_against_reference(long batch, std::uint64_t seed) {
 
 // --- pooling --------------------------------------------------------------------------------
 
-struct PoolResult {
-  Doubles y, dx;
-};
-
-// Floor mode, no padding. Max: the gradient goes to the window's (unique) maximum;
-// overlapping windows add up. Average: every window element gets dy / (kh * kw).
-PoolResult pool_reference(bool max, long batch, int channels, int h, int w, int kh, int kw, int sh, int sw,
-                          std::span<const float> x, std::span<const float> dy) {
-  const int oh = (h - kh) / sh + 1, ow = (w - kw) / sw + 1;
-  PoolResult r{Doubles(static_cast<std::size_t>(batch) * channels * oh * ow), Doubles(x.size())};
-  for (long plane = 0; plane < batch * channels; ++plane)
-    for (int i = 0; i < oh; ++i)
-      for (int j = 0; j < ow; ++j) {
-        const std::size_t yi = (plane * oh + i) * static_cast<std::size_t>(ow) + j;
-        std::size_t best = 0;
-        double sum = 0;
-        for (int a = 0; a < kh; ++a)
-          for (int b = 0; b < kw; ++b) {
-            const std::size_t xi = (plane * h + i * sh + a) * static_cast<std::size_t>(w) + j * sw + b;
-            sum += x[xi];
-            if ((a == 0 && b == 0) || x[xi] > x[best]) best = xi;
-          }
-        if (max) {
-          r.y[yi] = x[best];
-          r.dx[best] += dy[yi];
-        } else {
-          r.y[yi] = sum / (kh * kw);
-          for (int a = 0; a < kh; ++a)
-            for (int b = 0; b < kw; ++b)
-              r.dx[(plane * h + i * sh + a) * static_cast<std::size_t>(w) + j * sw + b] += dy[yi] / (kh * kw);
-        }
-      }
-  return r;
-}
-
 template <class L, int C, int H, int W>
-void pool_against_reference(bool max, int kh, int kw, int sh, int sw, std::uint64_t seed) {
+void pool_against_reference(bool max, int kh, int kw, int sh, int sw, std::uint64_t seed, int pad = 0) {
   INFO(L::name() << " on " << C << "x" << H << "x" << W);
   using OutShape = typename Model<L, Input<C, H, W>, Cpu>::OutputShape;
-  REQUIRE(OutShape::height == (H - kh) / sh + 1);
-  REQUIRE(OutShape::width == (W - kw) / sw + 1);
+  REQUIRE(OutShape::height == (H + 2 * pad - kh) / sh + 1);
+  REQUIRE(OutShape::width == (W + 2 * pad - kw) / sw + 1);
   const long batch = 2;
   Model<L, Input<C, H, W>, Cpu> model;
   const auto x = max ? distinct(batch * C * H * W, seed) : uniform(batch * C * H * W, seed);
   const auto dy = uniform(static_cast<std::size_t>(batch * OutShape::size), seed + 1);
   const auto pass = forward_backward(model, x, batch, dy);
-  const auto ref = pool_reference(max, batch, C, H, W, kh, kw, sh, sw, x, dy);
+  const auto ref = pool_reference(max, batch, C, H, W, kh, kw, sh, sw, x, dy, pad);
   check_close(pass.y, ref.y, "forward", 1e-5, 1e-6);
   check_close(pass.dx, ref.dx, "backward", 1e-5, 1e-6);
 }
@@ -253,6 +113,12 @@ TEST_CASE("Conv matches a direct convolution", "[layers][reference][conv]") {
   conv_against_reference<3, 16, 1, 1, 0, 1, 3, 5>(2, 6);   // 1x1 with 16 outputs (blocked dst)
   conv_against_reference<16, 8, 3, 1, 1, 1, 6, 6>(2, 7);   // 16 inputs
   conv_against_reference<2, 3, 3, 2, 0, 1, 8, 8>(2, 8);    // floor mode drops the last row and column
+}
+
+TEST_CASE("ConvNoBias matches a direct convolution without bias", "[layers][reference][conv]") {
+  conv_against_reference<3, 4, 3, 1, 1, 1, 5, 7, false>(2, 9);
+  conv_against_reference<3, 16, 7, 2, 3, 1, 12, 10, false>(2, 10);  // the ImageNet stem's 7x7/2
+  conv_against_reference<8, 16, 1, 2, 0, 1, 7, 7, false>(2, 11);    // a projection shortcut
 }
 
 TEST_CASE("Conv on a blocked source, then Flatten in (C, H, W) order", "[layers][reference][conv][flatten]") {
@@ -333,6 +199,17 @@ TEST_CASE("pooling matches direct loops", "[layers][reference][pool]") {
   pool_against_reference<AvgPool<2>, 3, 5, 7>(false, 2, 2, 2, 2, 126);
   pool_against_reference<AvgPool<3, 2>, 2, 8, 8>(false, 3, 3, 2, 2, 127);
   pool_against_reference<GlobalAvgPool, 3, 5, 7>(false, 5, 7, 5, 7, 128);
+}
+
+TEST_CASE("padded pooling matches direct loops", "[layers][reference][pool]") {
+  // Max pads with -infinity (windows at the border take their real elements' maximum);
+  // average counts the padding as zeros in a divisor of kh * kw (count_include_pad=True).
+  pool_against_reference<MaxPool<3, 2, 1>, 3, 8, 8>(true, 3, 3, 2, 2, 131, 1);     // the ImageNet stem's pool
+  pool_against_reference<MaxPool<3, 2, 1>, 16, 7, 9>(true, 3, 3, 2, 2, 132, 1);    // odd sizes, 16 channels
+  pool_against_reference<MaxPool<2, 1, 1>, 2, 5, 6>(true, 2, 2, 1, 1, 133, 1);     // stride 1
+  pool_against_reference<AvgPool<3, 2, 1>, 3, 8, 8>(false, 3, 3, 2, 2, 134, 1);
+  pool_against_reference<AvgPool<3, 1, 1>, 2, 5, 7>(false, 3, 3, 1, 1, 135, 1);    // every border window padded
+  pool_against_reference<AvgPool<4, 3, 2>, 2, 9, 8>(false, 4, 4, 3, 3, 136, 2);
 }
 
 TEST_CASE("Linear matches x W^T + b", "[layers][reference][linear]") {

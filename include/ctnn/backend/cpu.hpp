@@ -35,6 +35,8 @@ CTNN_CPU_PRIMITIVES(PoolPrimitives)
 CTNN_CPU_PRIMITIVES(FlattenPrimitives)
 CTNN_CPU_PRIMITIVES(LinearPrimitives)
 CTNN_CPU_PRIMITIVES(SoftmaxPrimitives)
+CTNN_CPU_PRIMITIVES(AddPrimitives)
+CTNN_CPU_PRIMITIVES(ConcatPrimitives)
 #undef CTNN_CPU_PRIMITIVES
 }  // namespace cpu
 
@@ -115,6 +117,26 @@ struct Cpu {
 
   static void linear_backward(LinearState& state, const LinearSpec& s, const Tensor& x, const Tensor& dy,
                               const Buffer& w, Buffer& dw, Buffer& db, Tensor* dx);
+
+  // --- elementwise sum: the join of residual and parallel branches ------------------------
+  using AddState = cpu::Opaque<cpu::AddPrimitives>;
+
+  // y = a + b, then max(y, 0) when relu: one pass (oneDNN's binary add with a ReLU post-op).
+  // b is brought into a's layout first when they differ; y takes a's layout and may be a.
+  static void add_forward(AddState& state, const Tensor& a, const Tensor& b, Tensor& y, bool relu);
+
+  // The backward of add_forward's ReLU from its output: dx = dy where y > 0, else 0.
+  static void add_relu_backward(AddState& state, const Tensor& y, const Tensor& dy, Tensor& dx);
+
+  // --- channel concatenation ---------------------------------------------------------------
+  using ConcatState = cpu::Opaque<cpu::ConcatPrimitives>;
+
+  // y = the parts side by side along the channels, in order.
+  static void concat_forward(ConcatState& state, std::span<const Tensor* const> parts, Tensor& y);
+
+  // Splits dy (the gradient of the last forward's output) into one gradient per part, each in
+  // the layout that part had.
+  static void concat_backward(ConcatState& state, const Tensor& dy, std::span<Tensor* const> part_grads);
 
   // --- softmax cross-entropy ---------------------------------------------------------------
   using SoftmaxCrossEntropyState = cpu::Opaque<cpu::SoftmaxPrimitives>;

@@ -68,6 +68,25 @@ dnnl::logsoftmax_forward forward;
 Tensor log_probabilities;
 };
 
+struct AddPrimitives {
+dnnl::memory::desc built_for;  // a's layout
+bool built_relu = false;
+dnnl::binary forward;
+dnnl::memory::desc relu_built_for;
+dnnl::eltwise_backward relu_backward;
+Tensor b_scratch, dy_scratch;
+};
+struct ConcatPrimitives {
+std::vector<dnnl::memory::desc> built_for;  // the parts' layouts
+dnnl::concat::primitive_desc forward_pd;
+dnnl::concat forward;
+// Where backward cuts the parts out of dy: the output's layout, or plain NCHW when a part's
+// channel offset doesn't fall on a block boundary of a blocked layout.
+dnnl::memory::desc split_from;
+std::vector<dnnl::memory::desc> part_views;
+Tensor dy_scratch;
+};
+
 CTNN_INLINE ConvPrimitives* create(ConvPrimitives*) { return new ConvPrimitives; }
 CTNN_INLINE void destroy(ConvPrimitives* p) { delete p; }
 CTNN_INLINE BatchNormPrimitives* create(BatchNormPrimitives*) { return new BatchNormPrimitives; }
@@ -82,6 +101,10 @@ CTNN_INLINE LinearPrimitives* create(LinearPrimitives*) { return new LinearPrimi
 CTNN_INLINE void destroy(LinearPrimitives* p) { delete p; }
 CTNN_INLINE SoftmaxPrimitives* create(SoftmaxPrimitives*) { return new SoftmaxPrimitives; }
 CTNN_INLINE void destroy(SoftmaxPrimitives* p) { delete p; }
+CTNN_INLINE AddPrimitives* create(AddPrimitives*) { return new AddPrimitives; }
+CTNN_INLINE void destroy(AddPrimitives* p) { delete p; }
+CTNN_INLINE ConcatPrimitives* create(ConcatPrimitives*) { return new ConcatPrimitives; }
+CTNN_INLINE void destroy(ConcatPrimitives* p) { delete p; }
 
 inline Dims conv_weight_dims(const ConvSpec& s) {
   if (s.groups == 1) return {s.out_channels, s.in_channels, s.kernel, s.kernel};
@@ -122,7 +145,8 @@ inline void conv_build(ConvPrimitives& st, const ConvSpec& s, const dnnl::memory
   const auto& engine = runtime().engine;
   const long n = src.dims()[0];
   const memory::desc weights(conv_weight_dims(s), f32, Format::any);
-  const memory::desc bias({s.out_channels}, f32, Format::a);
+  // A zero descriptor tells oneDNN there is no bias (ConvNoBias).
+  const memory::desc bias = s.bias ? memory::desc({s.out_channels}, f32, Format::a) : memory::desc();
   const memory::desc dst({n, s.out_channels, s.out_height, s.out_width}, f32, Format::any);
   const memory::dims strides{s.stride, s.stride}, padding{s.pad, s.pad};
   // Bottom/right padding such that oneDNN's output size equals ours (floor division).
@@ -195,10 +219,10 @@ CTNN_INLINE void Cpu::conv_forward(ConvState& state, const ConvSpec& s, const Te
   const auto weights = cpu::in_layout(cpu::view(w, cpu::conv_weight_dims(s), cpu::plain_weights(s)),
                                        st.forward_pd.weights_desc(), st.weights_forward);
   cpu::ensure(y, st.forward_pd.dst_desc());
-  st.forward.execute(cpu::runtime().stream, {{DNNL_ARG_SRC, cpu::mem(x)},
-                                             {DNNL_ARG_WEIGHTS, weights},
-                                             {DNNL_ARG_BIAS, cpu::view(b, {s.out_channels}, cpu::Format::a)},
-                                             {DNNL_ARG_DST, cpu::mem(y)}});
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, cpu::mem(x)}, {DNNL_ARG_WEIGHTS, weights},
+                                              {DNNL_ARG_DST, cpu::mem(y)}};
+  if (s.bias) args.emplace(DNNL_ARG_BIAS, cpu::view(b, {s.out_channels}, cpu::Format::a));
+  st.forward.execute(cpu::runtime().stream, args);
 }
 
 CTNN_INLINE void Cpu::conv_backward(ConvState& state, const ConvSpec& s, const Tensor& x, const Tensor& dy,
@@ -207,10 +231,10 @@ CTNN_INLINE void Cpu::conv_backward(ConvState& state, const ConvSpec& s, const T
   auto& stream = cpu::runtime().stream;
   const auto diff_dst = cpu::in_layout(cpu::mem(dy), st.forward_pd.dst_desc(), st.dy_scratch);
   cpu::ensure(st.weights_grad, st.backward_weights_pd.diff_weights_desc());
-  st.backward_weights.execute(stream, {{DNNL_ARG_SRC, cpu::mem(x)},
-                                       {DNNL_ARG_DIFF_DST, diff_dst},
-                                       {DNNL_ARG_DIFF_WEIGHTS, cpu::mem(st.weights_grad)},
-                                       {DNNL_ARG_DIFF_BIAS, cpu::view(db, {s.out_channels}, cpu::Format::a)}});
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, cpu::mem(x)}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, cpu::mem(st.weights_grad)}};
+  if (s.bias) args.emplace(DNNL_ARG_DIFF_BIAS, cpu::view(db, {s.out_channels}, cpu::Format::a));
+  st.backward_weights.execute(stream, args);
   cpu::convert(cpu::mem(st.weights_grad), cpu::view(dw, cpu::conv_weight_dims(s), cpu::plain_weights(s)));
   if (!dx) return;
   const auto weights = cpu::in_layout(cpu::view(w, cpu::conv_weight_dims(s), cpu::plain_weights(s)),
@@ -308,12 +332,14 @@ CTNN_INLINE void Cpu::pool_forward(PoolState& state, const PoolSpec& s, const Te
   using namespace dnnl;
   if (st.built_for != x_desc || st.built_mode != mode) {
     const auto& engine = cpu::runtime().engine;
-    const auto algo = s.kind == PoolKind::max ? algorithm::pooling_max : algorithm::pooling_avg_exclude_padding;
+    // Average pooling divides by the whole window, padding included (PyTorch's default). In
+    // floor mode no window reaches past the padding, so that is always kernel_h * kernel_w.
+    const auto algo = s.kind == PoolKind::max ? algorithm::pooling_max : algorithm::pooling_avg_include_padding;
     const memory::desc dst({x.batch(), s.channels, s.out_height, s.out_width}, cpu::f32, cpu::Format::any);
-    const memory::dims strides{s.stride_h, s.stride_w}, kernel{s.kernel_h, s.kernel_w}, padding{0, 0};
+    const memory::dims strides{s.stride_h, s.stride_w}, kernel{s.kernel_h, s.kernel_w}, padding{s.pad_h, s.pad_w};
     // Floor mode: rows and columns the last window doesn't reach are dropped, as in PyTorch.
-    const memory::dims padding_r{(s.out_height - 1) * s.stride_h + s.kernel_h - s.in_height,
-                                 (s.out_width - 1) * s.stride_w + s.kernel_w - s.in_width};
+    const memory::dims padding_r{(s.out_height - 1) * s.stride_h + s.kernel_h - s.in_height - s.pad_h,
+                                 (s.out_width - 1) * s.stride_w + s.kernel_w - s.in_width - s.pad_w};
     const auto prop = mode == Mode::train ? prop_kind::forward_training : prop_kind::forward_inference;
     st.forward_pd = {{prop, algo, x_desc, dst, strides, kernel, padding, padding_r}, engine};
     st.forward = pooling_forward(st.forward_pd);
@@ -445,6 +471,92 @@ CTNN_INLINE void Cpu::linear_backward(LinearState& state, const LinearSpec& s, c
   st.backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst},
                                     {DNNL_ARG_WEIGHTS, cpu::view(w, weight_dims, cpu::Format::ab)},
                                     {DNNL_ARG_DIFF_SRC, cpu::mem(*dx)}});
+}
+
+CTNN_INLINE void Cpu::add_forward(AddState& state, const Tensor& a, const Tensor& b, Tensor& y, bool relu) {
+  auto& st = *state;
+  const auto a_desc = cpu::desc(a);
+  using namespace dnnl;
+  if (st.built_for != a_desc || st.built_relu != relu) {
+    primitive_attr attr;
+    if (relu) {
+      post_ops ops;
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    st.forward = binary({{algorithm::binary_add, a_desc, a_desc, a_desc}, attr, cpu::runtime().engine});
+    st.built_for = a_desc;
+    st.built_relu = relu;
+  }
+  const auto b_mem = cpu::in_layout(cpu::mem(b), a_desc, st.b_scratch);
+  cpu::ensure(y, a_desc);
+  st.forward.execute(cpu::runtime().stream,
+                     {{DNNL_ARG_SRC_0, cpu::mem(a)}, {DNNL_ARG_SRC_1, b_mem}, {DNNL_ARG_DST, cpu::mem(y)}});
+}
+
+CTNN_INLINE void Cpu::add_relu_backward(AddState& state, const Tensor& y, const Tensor& dy, Tensor& dx) {
+  auto& st = *state;
+  const auto y_desc = cpu::desc(y);
+  using namespace dnnl;
+  if (st.relu_built_for != y_desc) {
+    const auto& engine = cpu::runtime().engine;
+    const eltwise_forward::primitive_desc hint(
+        {prop_kind::forward_training, algorithm::eltwise_relu_use_dst_for_bwd, y_desc, 0.0f, 0.0f}, engine);
+    st.relu_backward =
+        eltwise_backward({{algorithm::eltwise_relu_use_dst_for_bwd, y_desc, y_desc, 0.0f, 0.0f}, engine, hint});
+    st.relu_built_for = y_desc;
+  }
+  const auto diff_dst = cpu::in_layout(cpu::mem(dy), y_desc, st.dy_scratch);
+  cpu::ensure(dx, y_desc);
+  st.relu_backward.execute(cpu::runtime().stream,
+                           {{DNNL_ARG_DST, cpu::mem(y)}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, cpu::mem(dx)}});
+}
+
+CTNN_INLINE void Cpu::concat_forward(ConcatState& state, std::span<const Tensor* const> parts, Tensor& y) {
+  auto& st = *state;
+  std::vector<dnnl::memory::desc> descs;
+  for (const Tensor* part : parts) descs.push_back(cpu::desc(*part));
+  if (st.built_for != descs) {
+    const auto& engine = cpu::runtime().engine;
+    st.forward_pd = dnnl::concat::primitive_desc(1, descs, engine);  // oneDNN picks the output layout
+    st.forward = dnnl::concat(st.forward_pd);
+    // Backward cuts each part's gradient out of dy with a sub-memory view, which a blocked
+    // layout allows only at channel offsets on its block boundaries.
+    const auto make_views = [&](const dnnl::memory::desc& whole) {
+      std::vector<dnnl::memory::desc> views;
+      dnnl::memory::dim offset = 0;
+      for (const auto& d : descs) {
+        const auto dims = d.dims();
+        views.push_back(whole.submemory_desc(dims, {0, offset, 0, 0}));
+        offset += dims[1];
+      }
+      return views;
+    };
+    st.split_from = st.forward_pd.dst_desc();
+    try {
+      st.part_views = make_views(st.split_from);
+    } catch (const dnnl::error&) {
+      st.split_from = cpu::plain_desc(st.split_from.dims());
+      st.part_views = make_views(st.split_from);
+    }
+    st.built_for = descs;
+  }
+  cpu::ensure(y, st.forward_pd.dst_desc());
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DST, cpu::mem(y)}};
+  for (std::size_t i = 0; i < parts.size(); ++i) args.emplace(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), cpu::mem(*parts[i]));
+  st.forward.execute(cpu::runtime().stream, args);
+}
+
+CTNN_INLINE void Cpu::concat_backward(ConcatState& state, const Tensor& dy, std::span<Tensor* const> part_grads) {
+  auto& st = *state;
+  if (part_grads.size() != st.built_for.size())
+    throw Error(fmt::format("concat backward: {} gradients asked for {} parts", part_grads.size(), st.built_for.size()));
+  const auto whole = cpu::in_layout(cpu::mem(dy), st.split_from, st.dy_scratch);
+  for (std::size_t i = 0; i < part_grads.size(); ++i) {
+    cpu::ensure(*part_grads[i], st.built_for[i]);
+    cpu::convert(cpu::memory(st.part_views[i], cpu::runtime().engine, whole.get_data_handle()),
+                 cpu::mem(*part_grads[i]));
+  }
 }
 
 CTNN_INLINE LossResult Cpu::softmax_cross_entropy(SoftmaxCrossEntropyState& state, const Tensor& logits,

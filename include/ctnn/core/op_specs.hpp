@@ -7,6 +7,7 @@ namespace ctnn {
 struct ConvSpec {
   int in_channels, out_channels, kernel, stride, pad, groups;
   int in_height, in_width, out_height, out_width;
+  bool bias = true;  // false: no bias; the bias buffer and its gradient are empty and unused
 };
 
 struct BatchNormSpec {
@@ -22,6 +23,9 @@ struct PoolSpec {
   PoolKind kind;
   int channels, kernel_h, kernel_w, stride_h, stride_w;
   int in_height, in_width, out_height, out_width;
+  // Zeros (average) or -infinity (max) added on each side. Average pooling divides by the
+  // whole window, padding included, as PyTorch's AvgPool2d (count_include_pad=True) does.
+  int pad_h = 0, pad_w = 0;
 };
 
 struct LinearSpec {

@@ -1,5 +1,7 @@
-// Conv<In, Out, Kernel, Stride, Pad, Groups>: 2-d convolution with bias (PyTorch's Conv2d with
+// Conv<In, Out, Kernel, Stride, Pad, Groups, Bias>: 2-d convolution (PyTorch's Conv2d with
 // square kernels). Groups > 1 gives grouped convolution; Groups == In == Out is depthwise.
+// ConvNoBias<...> has no bias (Bias = false), as convolutions followed by BN usually do
+// (torchvision's ResNets): BN's shift would cancel the bias anyway.
 #pragma once
 #include <string>
 
@@ -12,7 +14,7 @@
 namespace ctnn {
 
 template <int InChannels, int OutChannels, int Kernel = 3, int Stride = 1, int Pad = Kernel / 2,
-          int Groups = 1>
+          int Groups = 1, bool Bias = true>
 struct Conv {
   static_assert(InChannels >= 1 && OutChannels >= 1, "Conv<In, Out, ...>: channel counts must be at least 1");
   static_assert(Kernel >= 1, "Conv<In, Out, Kernel, ...>: the kernel size must be at least 1");
@@ -22,8 +24,9 @@ struct Conv {
                 "Conv<..., Groups>: Groups must divide both In and Out");
 
   static std::string name() {
-    if constexpr (Groups == 1) return fmt::format("Conv<{},{},{},{},{}>", InChannels, OutChannels, Kernel, Stride, Pad);
-    else return fmt::format("Conv<{},{},{},{},{},{}>", InChannels, OutChannels, Kernel, Stride, Pad, Groups);
+    const char* kind = Bias ? "Conv" : "ConvNoBias";
+    if constexpr (Groups == 1) return fmt::format("{}<{},{},{},{},{}>", kind, InChannels, OutChannels, Kernel, Stride, Pad);
+    else return fmt::format("{}<{},{},{},{},{},{}>", kind, InChannels, OutChannels, Kernel, Stride, Pad, Groups);
   }
 
   template <class In> static constexpr long out_height = detail::window_output(detail::height_of<In>, Kernel, Stride, Pad);
@@ -53,23 +56,24 @@ struct Conv {
   };
 
   static constexpr long fan_in = long{InChannels / Groups} * Kernel * Kernel;
-  template <class In> static constexpr long parameter_count = OutChannels * fan_in + OutChannels;
+  static constexpr long bias_count = Bias ? OutChannels : 0;
+  template <class In> static constexpr long parameter_count = OutChannels * fan_in + bias_count;
   // Multiply-adds count as two FLOPs; the bias add as one.
   template <class In>
-  static constexpr long flops = (2 * fan_in + 1) * OutChannels * out_height<In> * out_width<In>;
+  static constexpr long flops = (2 * fan_in + (Bias ? 1 : 0)) * OutChannels * out_height<In> * out_width<In>;
 
   template <class In, class B>
   class Runtime {
    public:
     static constexpr ConvSpec spec{InChannels, OutChannels, Kernel, Stride, Pad, Groups,
                                    In::height, In::width, static_cast<int>(out_height<In>),
-                                   static_cast<int>(out_width<In>)};
+                                   static_cast<int>(out_width<In>), Bias};
     using Tensor = typename B::Tensor;
 
     void initialize(Rng& rng) {
       const float bound = kaiming_uniform_bound(fan_in);
       weight_.assign(uniform_fill(weight_.size(), bound, rng));
-      bias_.assign(uniform_fill(bias_.size(), bound, rng));
+      if constexpr (Bias) bias_.assign(uniform_fill(bias_.size(), bound, rng));
     }
 
     const Tensor& forward(const Tensor& x, Context<B>& context) {
@@ -86,17 +90,20 @@ struct Conv {
 
     void collect(ParameterList<B>& list, const std::string& prefix) {
       list.push_back({prefix + "weight", {OutChannels, InChannels / Groups, Kernel, Kernel}, &weight_, &weight_grad_});
-      list.push_back({prefix + "bias", {OutChannels}, &bias_, &bias_grad_});
+      if constexpr (Bias) list.push_back({prefix + "bias", {OutChannels}, &bias_, &bias_grad_});
     }
 
    private:
     static constexpr std::size_t weight_count = static_cast<std::size_t>(OutChannels * fan_in);
     typename B::Buffer weight_{weight_count}, weight_grad_{weight_count};
-    typename B::Buffer bias_{OutChannels}, bias_grad_{OutChannels};
+    typename B::Buffer bias_{bias_count}, bias_grad_{bias_count};  // empty without a bias
     typename B::ConvState state_;
     Tensor output_, input_grad_;
     const Tensor* input_ = nullptr;
   };
 };
+
+template <int InChannels, int OutChannels, int Kernel = 3, int Stride = 1, int Pad = Kernel / 2, int Groups = 1>
+using ConvNoBias = Conv<InChannels, OutChannels, Kernel, Stride, Pad, Groups, false>;
 
 }  // namespace ctnn

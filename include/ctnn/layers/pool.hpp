@@ -1,6 +1,7 @@
-// Pooling: MaxPool<K, S> and AvgPool<K, S> (square windows, no padding, floor mode, as
-// PyTorch's MaxPool2d / AvgPool2d with their defaults), and GlobalAvgPool (C x H x W to
-// C x 1 x 1, PyTorch's AdaptiveAvgPool2d(1)).
+// Pooling: MaxPool<K, S, P> and AvgPool<K, S, P> (square windows, padding P on each side,
+// floor mode, as PyTorch's MaxPool2d / AvgPool2d; AvgPool counts the padding in its divisor,
+// PyTorch's default count_include_pad=True), and GlobalAvgPool (C x H x W to C x 1 x 1,
+// PyTorch's AdaptiveAvgPool2d(1)). The ImageNet ResNet stem's pool is MaxPool<3, 2, 1>.
 #pragma once
 #include <string>
 
@@ -13,14 +14,14 @@ namespace ctnn {
 
 namespace detail {
 
-// Shared by every pooling layer: the window's size and stride come from the derived type
-// through Geometry<In> (kernel_h, kernel_w, stride_h, stride_w).
+// Shared by every pooling layer: the window's size, stride and padding come from the derived
+// type through Geometry<In> (kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w).
 template <class Derived, PoolKind Kind, template <class> class Geometry>
 struct PoolLayer {
   template <class In> static constexpr long out_height =
-      window_output(height_of<In>, Geometry<In>::kernel_h, Geometry<In>::stride_h, 0);
+      window_output(height_of<In>, Geometry<In>::kernel_h, Geometry<In>::stride_h, Geometry<In>::pad_h);
   template <class In> static constexpr long out_width =
-      window_output(width_of<In>, Geometry<In>::kernel_w, Geometry<In>::stride_w, 0);
+      window_output(width_of<In>, Geometry<In>::kernel_w, Geometry<In>::stride_w, Geometry<In>::pad_w);
 
   template <class In>
   static constexpr bool accepts = ImageShape<In> && out_height<In> >= 1 && out_width<In> >= 1;
@@ -50,7 +51,7 @@ struct PoolLayer {
     using G = Geometry<In>;
     static constexpr PoolSpec spec{Kind, In::channels, G::kernel_h, G::kernel_w, G::stride_h, G::stride_w,
                                    In::height, In::width, static_cast<int>(out_height<In>),
-                                   static_cast<int>(out_width<In>)};
+                                   static_cast<int>(out_width<In>), G::pad_h, G::pad_w};
     using Tensor = typename B::Tensor;
     void initialize(Rng&) {}
     const Tensor& forward(const Tensor& x, Context<B>& context) {
@@ -70,31 +71,41 @@ struct PoolLayer {
   };
 };
 
-template <int K, int S> struct SquareWindow {
+template <int K, int S, int P> struct SquareWindow {
   template <class In> struct geometry {
-    static constexpr int kernel_h = K, kernel_w = K, stride_h = S, stride_w = S;
+    static constexpr int kernel_h = K, kernel_w = K, stride_h = S, stride_w = S, pad_h = P, pad_w = P;
   };
 };
 
 template <class In> struct WholeImage {
   static constexpr int kernel_h = static_cast<int>(height_of<In>), kernel_w = static_cast<int>(width_of<In>);
   static constexpr int stride_h = kernel_h > 0 ? kernel_h : 1, stride_w = kernel_w > 0 ? kernel_w : 1;
+  static constexpr int pad_h = 0, pad_w = 0;
 };
+
+// "MaxPool<3,2>", or with padding "MaxPool<3,2,1>".
+inline std::string pool_name(const char* kind, int kernel, int stride, int pad) {
+  return pad == 0 ? fmt::format("{}<{},{}>", kind, kernel, stride) : fmt::format("{}<{},{},{}>", kind, kernel, stride, pad);
+}
 
 }  // namespace detail
 
-template <int Kernel, int Stride = Kernel>
-struct MaxPool : detail::PoolLayer<MaxPool<Kernel, Stride>, PoolKind::max,
-                                   detail::SquareWindow<Kernel, Stride>::template geometry> {
-  static_assert(Kernel >= 1 && Stride >= 1, "MaxPool<Kernel, Stride>: both must be at least 1");
-  static std::string name() { return fmt::format("MaxPool<{},{}>", Kernel, Stride); }
+// PyTorch's limit on the padding (at most half the window) keeps every window over at least
+// one real element, so a max is always defined.
+template <int Kernel, int Stride = Kernel, int Pad = 0>
+struct MaxPool : detail::PoolLayer<MaxPool<Kernel, Stride, Pad>, PoolKind::max,
+                                   detail::SquareWindow<Kernel, Stride, Pad>::template geometry> {
+  static_assert(Kernel >= 1 && Stride >= 1, "MaxPool<Kernel, Stride, Pad>: Kernel and Stride must be at least 1");
+  static_assert(Pad >= 0 && 2 * Pad <= Kernel, "MaxPool<Kernel, Stride, Pad>: Pad must be in [0, Kernel / 2]");
+  static std::string name() { return detail::pool_name("MaxPool", Kernel, Stride, Pad); }
 };
 
-template <int Kernel, int Stride = Kernel>
-struct AvgPool : detail::PoolLayer<AvgPool<Kernel, Stride>, PoolKind::average,
-                                   detail::SquareWindow<Kernel, Stride>::template geometry> {
-  static_assert(Kernel >= 1 && Stride >= 1, "AvgPool<Kernel, Stride>: both must be at least 1");
-  static std::string name() { return fmt::format("AvgPool<{},{}>", Kernel, Stride); }
+template <int Kernel, int Stride = Kernel, int Pad = 0>
+struct AvgPool : detail::PoolLayer<AvgPool<Kernel, Stride, Pad>, PoolKind::average,
+                                   detail::SquareWindow<Kernel, Stride, Pad>::template geometry> {
+  static_assert(Kernel >= 1 && Stride >= 1, "AvgPool<Kernel, Stride, Pad>: Kernel and Stride must be at least 1");
+  static_assert(Pad >= 0 && 2 * Pad <= Kernel, "AvgPool<Kernel, Stride, Pad>: Pad must be in [0, Kernel / 2]");
+  static std::string name() { return detail::pool_name("AvgPool", Kernel, Stride, Pad); }
 };
 
 struct GlobalAvgPool : detail::PoolLayer<GlobalAvgPool, PoolKind::average, detail::WholeImage> {
