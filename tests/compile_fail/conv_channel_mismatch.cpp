@@ -1,5 +1,5 @@
 // result: fails
-// expect: Conv<8, 32(, 3, 1, 1, 1)?>::check_input<ctnn::at<ctnn::fixed_string<2>."2".>, ctnn::Image<16, 32, 32> ?>
+// expect: Conv<8, 32(, 3, 1, 1, 1(, true)?)?>::check_input<ctnn::at<ctnn::fixed_string<2>."2".>, ctnn::Image<16, 32, 32> ?>
 // expect: error: static assertion failed: Conv: the input's channel count differs from Conv's first template argument \(In\)
 // expect-errors: 1
 // The first Conv makes 16 channels; the third layer expects 8.

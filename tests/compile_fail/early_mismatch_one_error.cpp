@@ -1,5 +1,5 @@
 // result: fails
-// expect: Conv<3, 32(, 3, 1, 1, 1)?>::check_input<ctnn::at<ctnn::fixed_string<4>."0.0".>, ctnn::Image<1, 32, 32> ?>
+// expect: Conv<3, 32(, 3, 1, 1, 1(, true)?)?>::check_input<ctnn::at<ctnn::fixed_string<4>."0.0".>, ctnn::Image<1, 32, 32> ?>
 // expect-errors: 1
 // A grey-scale image into the seed network fails at its very first layer; the 20 layers
 // after it must not each add an error of their own.

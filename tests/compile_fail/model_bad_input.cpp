@@ -1,6 +1,6 @@
 // result: fails
 // needs: cpu
-// expect: Conv<3, 16(, 3, 1, 1, 1)?>::check_input<ctnn::at<ctnn::fixed_string<2>."0".>, ctnn::Image<1, 28, 28> ?>
+// expect: Conv<3, 16(, 3, 1, 1, 1(, true)?)?>::check_input<ctnn::at<ctnn::fixed_string<2>."0".>, ctnn::Image<1, 28, 28> ?>
 // expect: error: static assertion failed: Conv: the input's channel count differs
 // A CIFAR network given MNIST's input shape.
 #include "ctnn/ctnn.hpp"

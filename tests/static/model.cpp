@@ -4,20 +4,6 @@
 
 namespace ctnn_static {
 
-struct TypesOnlyBackend {
-  struct Tensor {};
-  struct Buffer {
-    explicit Buffer(std::size_t) {}
-  };
-  struct ConvState {};
-  struct BatchNormState {};
-  struct ReluState {};
-  struct PoolState {};
-  struct DropoutState {};
-  struct FlattenState {};
-  struct LinearState {};
-};
-
 using SeedModel = ctnn::Model<SeedNet, Cifar, TypesOnlyBackend>;
 static_assert(same<SeedModel::OutputShape, ctnn::Features<10>>);
 static_assert(same<SeedModel::InputShape, ctnn::Image<3, 32, 32>>);

@@ -104,10 +104,11 @@ struct Cuda {
     CTNN_CUDA_CHECK(cudnnConvolutionForward(rt.cudnn, &cuda::one, st.x_desc, x.data(), st.w_desc, w.data(), st.conv,
                                             st.forward_algo, rt.workspace_of(st.forward_workspace),
                                             st.forward_workspace, &cuda::zero, st.y_desc, y.data()));
-    CTNN_CUDA_CHECK(cudnnAddTensor(rt.cudnn, &cuda::one, st.bias_desc, b.data(), &cuda::one, st.y_desc, y.data()));
+    if (s.bias)
+      CTNN_CUDA_CHECK(cudnnAddTensor(rt.cudnn, &cuda::one, st.bias_desc, b.data(), &cuda::one, st.y_desc, y.data()));
   }
 
-  static void conv_backward(ConvState& st, const ConvSpec&, const Tensor& x, const Tensor& dy, const Buffer& w,
+  static void conv_backward(ConvState& st, const ConvSpec& s, const Tensor& x, const Tensor& dy, const Buffer& w,
                             Buffer& dw, Buffer& db, Tensor* dx) {
     auto& rt = cuda::runtime();
     if (dx) dx->ensure(x.dims());
@@ -134,8 +135,9 @@ struct Cuda {
       st.backward_filter_workspace = filter_best->memory;
       st.backward_chosen = true;
     }
-    CTNN_CUDA_CHECK(cudnnConvolutionBackwardBias(rt.cudnn, &cuda::one, st.y_desc, dy.data(), &cuda::zero,
-                                                 st.bias_desc, db.data()));
+    if (s.bias)
+      CTNN_CUDA_CHECK(cudnnConvolutionBackwardBias(rt.cudnn, &cuda::one, st.y_desc, dy.data(), &cuda::zero,
+                                                   st.bias_desc, db.data()));
     CTNN_CUDA_CHECK(cudnnConvolutionBackwardFilter(rt.cudnn, &cuda::one, st.x_desc, x.data(), st.y_desc, dy.data(),
                                                    st.conv, st.backward_filter_algo,
                                                    rt.workspace_of(st.backward_filter_workspace),
@@ -264,9 +266,10 @@ struct Cuda {
     if (st.built_for != x.dims()) {
       cuda::describe(st.x_desc, x.dims());
       cuda::describe(st.y_desc, out);
-      const auto kind = s.kind == PoolKind::max ? CUDNN_POOLING_MAX : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+      // Average pooling counts the padding in its divisor, as PyTorch's AvgPool2d does by default.
+      const auto kind = s.kind == PoolKind::max ? CUDNN_POOLING_MAX : CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING;
       CTNN_CUDA_CHECK(cudnnSetPooling2dDescriptor(st.pooling, kind, CUDNN_NOT_PROPAGATE_NAN, s.kernel_h, s.kernel_w,
-                                                  0, 0, s.stride_h, s.stride_w));
+                                                  s.pad_h, s.pad_w, s.stride_h, s.stride_w));
       st.built_for = x.dims();
     }
     y.ensure(out);
@@ -363,6 +366,71 @@ struct Cuda {
                                 s.in_features));
   }
 
+  // --- elementwise sum: the join of residual and parallel branches ------------------------
+  // One kernel adds and applies the ReLU in the same pass (cudnnOpTensor would need a second
+  // pass for the ReLU); tensors are plain NCHW, so there are no layouts to reconcile.
+  struct AddState {};
+
+  static void add_forward(AddState&, const Tensor& a, const Tensor& b, Tensor& y, bool relu) {
+    if (a.dims() != b.dims())
+      throw Error(fmt::format("cuda add: the branches' tensors hold {} and {} values", a.count(), b.count()));
+    y.ensure(a.dims());
+    const std::size_t count = a.count();
+    auto& rt = cuda::runtime();
+    if (relu)
+      cuda::kernels::add_tensors<true><<<cuda::kernels::blocks_for(count), cuda::kernels::threads, 0, rt.stream>>>(
+          a.data(), b.data(), y.data(), count);
+    else
+      cuda::kernels::add_tensors<false><<<cuda::kernels::blocks_for(count), cuda::kernels::threads, 0, rt.stream>>>(
+          a.data(), b.data(), y.data(), count);
+    CTNN_CUDA_CHECK(cudaGetLastError());
+  }
+
+  static void add_relu_backward(AddState&, const Tensor& y, const Tensor& dy, Tensor& dx) {
+    dx.ensure(y.dims());
+    cuda::kernels::relu_backward_from_output<<<cuda::kernels::blocks_for(y.count()), cuda::kernels::threads, 0,
+                                               cuda::runtime().stream>>>(y.data(), dy.data(), dx.data(), y.count());
+    CTNN_CUDA_CHECK(cudaGetLastError());
+  }
+
+  // --- channel concatenation: in NCHW each sample's part is one contiguous run of C_i*H*W
+  // floats, so a strided 2-d copy per part (a row per sample) does it either way.
+  struct ConcatState {
+    cuda::Dims output_dims;
+    std::vector<cuda::Dims> part_dims;
+  };
+
+  static void concat_forward(ConcatState& st, std::span<const Tensor* const> parts, Tensor& y) {
+    const auto& first = parts[0]->dims();
+    st.part_dims.clear();
+    std::int64_t channels = 0;
+    for (const Tensor* part : parts) st.part_dims.push_back(part->dims()), channels += part->dims()[1];
+    st.output_dims = {first[0], channels, first[2], first[3]};
+    y.ensure(st.output_dims);
+    std::int64_t offset = 0;
+    for (const Tensor* part : parts) {
+      strided_copy(part->data(), part->dims()[1], y.data() + offset * first[2] * first[3], channels, part->dims());
+      offset += part->dims()[1];
+    }
+  }
+
+  static void concat_backward(ConcatState& st, const Tensor& dy, std::span<Tensor* const> part_grads) {
+    if (part_grads.size() != st.part_dims.size())
+      throw Error(fmt::format("concat backward: {} gradients asked for {} parts", part_grads.size(), st.part_dims.size()));
+    const auto& out = st.output_dims;
+    std::int64_t offset = 0;
+    for (std::size_t i = 0; i < part_grads.size(); ++i) {
+      const auto& d = st.part_dims[i];
+      part_grads[i]->ensure(d);
+      // From dy's rows of out[1] channels into the part's rows of d[1].
+      CTNN_CUDA_CHECK(cudaMemcpy2DAsync(part_grads[i]->data(), d[1] * d[2] * d[3] * sizeof(float),
+                                        dy.data() + offset * out[2] * out[3], out[1] * out[2] * out[3] * sizeof(float),
+                                        d[1] * d[2] * d[3] * sizeof(float), d[0], cudaMemcpyDeviceToDevice,
+                                        cuda::runtime().stream));
+      offset += d[1];
+    }
+  }
+
   // --- softmax cross-entropy ---------------------------------------------------------------
   struct SoftmaxCrossEntropyState {
     cuda::Dims built_for;
@@ -438,6 +506,14 @@ struct Cuda {
     cuda::kernels::dropout<<<cuda::kernels::blocks_for(count), cuda::kernels::threads, 0, cuda::runtime().stream>>>(
         in.data(), out.data(), count, st.seed, st.threshold, st.keep_scale);
     CTNN_CUDA_CHECK(cudaGetLastError());
+  }
+
+  // Copies a part of `part_channels` channels (dims d) into rows of `total_channels` channels.
+  static void strided_copy(const float* part, std::int64_t part_channels, float* whole, std::int64_t total_channels,
+                           const cuda::Dims& d) {
+    const std::size_t plane = static_cast<std::size_t>(d[2] * d[3]) * sizeof(float);
+    CTNN_CUDA_CHECK(cudaMemcpy2DAsync(whole, total_channels * plane, part, part_channels * plane, part_channels * plane,
+                                      d[0], cudaMemcpyDeviceToDevice, cuda::runtime().stream));
   }
 
   static void copy(const Tensor& from, Tensor& to) {

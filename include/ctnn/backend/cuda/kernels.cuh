@@ -29,6 +29,15 @@ __global__ void relu_backward_from_output(const float* y, const float* dy, float
   if (i < count) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
+// y = a + b, then max(y, 0) when Relu. (A template: defined once however many .cu files include it.)
+template <bool Relu>
+__global__ void add_tensors(const float* a, const float* b, float* y, std::size_t count) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i >= count) return;
+  const float sum = a[i] + b[i];
+  y[i] = Relu ? (sum > 0.0f || sum != sum ? sum : 0.0f) : sum;  // NaN passes through, as on the CPU
+}
+
 // out[n, c] += bias[c] for an N x C matrix.
 __global__ void add_bias(float* out, const float* bias, int rows, int columns) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
