@@ -8,15 +8,9 @@
 #include <filesystem>
 #include <string>
 
-#include <ctnn/layers/activation.hpp>
-#include <ctnn/layers/batchnorm.hpp>
-#include <ctnn/layers/conv.hpp>
-#include <ctnn/layers/dropout.hpp>
-#include <ctnn/layers/flatten.hpp>
-#include <ctnn/layers/linear.hpp>
-#include <ctnn/layers/pool.hpp>
 #include <ctnn/loss/cross_entropy.hpp>
 #include <ctnn/model.hpp>
+#include <ctnn/models/seed.hpp>
 #include <ctnn/optim/adam.hpp>
 #include <ctnn/optim/sgd.hpp>
 #include <ctnn/schedule/schedules.hpp>
@@ -29,11 +23,7 @@ namespace cifar10_example {
 using namespace ctnn;
 namespace fs = std::filesystem;
 
-// The seed's network.
-template <int In, int Out>
-using ConvBlock = Sequential<Conv<In, Out>, BN<Out>, ReLU, Conv<Out, Out>, BN<Out>, ReLU, MaxPool<2>, Dropout<0.25f>>;
-using SeedNet = Sequential<ConvBlock<3, 32>, ConvBlock<32, 64>, ConvBlock<64, 128>, Flatten, Linear<2048, 512>, ReLU,
-                           Dropout<0.5f>, Linear<512, 10>>;
+using models::SeedNet;  // the seed's network (include/ctnn/models/seed.hpp)
 
 // The data main.cpp prepared for the run.
 struct RunData {

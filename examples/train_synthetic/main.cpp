@@ -13,15 +13,12 @@
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
+#include <ctnn/models/seed.hpp>
 #include <fmt/format.h>
 
 using namespace ctnn;
 
-template <int In, int Out>
-using ConvBlock = Sequential<Conv<In, Out>, BN<Out>, ReLU, Conv<Out, Out>, BN<Out>, ReLU, MaxPool<2>, Dropout<0.25f>>;
-
-using SeedNet = Sequential<ConvBlock<3, 32>, ConvBlock<32, 64>, ConvBlock<64, 128>, Flatten, Linear<2048, 512>, ReLU,
-                           Dropout<0.5f>, Linear<512, 10>>;
+using models::SeedNet;  // the seed's network (include/ctnn/models/seed.hpp)
 
 struct Options {
   int epochs = 3, train = 4096, test = 1024, batch = 128, seed = 0;

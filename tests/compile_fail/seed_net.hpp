@@ -7,8 +7,8 @@
 #include "ctnn/layers/flatten.hpp"
 #include "ctnn/layers/linear.hpp"
 #include "ctnn/layers/pool.hpp"
+#include "ctnn/models/seed.hpp"
 #include "ctnn/sequential.hpp"
 
 template <int In, int Out>
-using ConvBlock = ctnn::Sequential<ctnn::Conv<In, Out>, ctnn::BN<Out>, ctnn::ReLU, ctnn::Conv<Out, Out>,
-                                   ctnn::BN<Out>, ctnn::ReLU, ctnn::MaxPool<2>, ctnn::Dropout<0.25f>>;
+using ConvBlock = ctnn::models::SeedBlock<In, Out>;

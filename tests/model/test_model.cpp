@@ -8,15 +8,13 @@
 
 #include <catch2/catch.hpp>
 #include <ctnn/ctnn.hpp>
+#include <ctnn/models/seed.hpp>
 
 using namespace ctnn;
 
 namespace {
 
-template <int In, int Out>
-using ConvBlock = Sequential<Conv<In, Out>, BN<Out>, ReLU, Conv<Out, Out>, BN<Out>, ReLU, MaxPool<2>, Dropout<0.25f>>;
-using SeedNet = Sequential<ConvBlock<3, 32>, ConvBlock<32, 64>, ConvBlock<64, 128>, Flatten, Linear<2048, 512>, ReLU,
-                           Dropout<0.5f>, Linear<512, 10>>;
+using models::SeedNet;
 using SeedModel = Model<SeedNet, Input<3, 32, 32>, Cpu>;
 
 std::vector<float> random_images(long count, std::uint64_t seed) {

@@ -24,13 +24,10 @@
 
 namespace ctnn_static {
 
+// The seed experiment's network (design.md, models/seed.hpp).
 template <int In, int Out>
-using ConvBlock = ctnn::Sequential<ctnn::Conv<In, Out>, ctnn::BN<Out>, ctnn::ReLU, ctnn::Conv<Out, Out>,
-                                   ctnn::BN<Out>, ctnn::ReLU, ctnn::MaxPool<2>, ctnn::Dropout<0.25f>>;
-
-// The seed experiment's network (design.md).
-using SeedNet = ctnn::Sequential<ConvBlock<3, 32>, ConvBlock<32, 64>, ConvBlock<64, 128>, ctnn::Flatten,
-                                 ctnn::Linear<2048, 512>, ctnn::ReLU, ctnn::Dropout<0.5f>, ctnn::Linear<512, 10>>;
+using ConvBlock = ctnn::models::SeedBlock<In, Out>;
+using ctnn::models::SeedNet;
 using Cifar = ctnn::Input<3, 32, 32>;
 
 template <class A, class B>
