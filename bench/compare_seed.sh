@@ -11,6 +11,9 @@
 # LD_LIBRARY_PATH for this command only: the system's BLAS alternative is left alone).
 # ctnn runs with the same thread count and wait policy.
 #   bench/compare_seed.sh [BUILD_DIR] [CIFAR10_DIR]
+# Another network with the same probe on both sides: PROGRAM (ctnn's, in BUILD_DIR/bench) and
+# PEER (the PyTorch script); ResNet-18 with the CIFAR stem:
+#   PROGRAM=resnet_throughput PEER=bench/resnet_torch.py DLIB=0 DATA=0 COMPILE=0 STEPS=5 bench/compare_seed.sh
 #   env: THREADS=$(nproc) ROUNDS=5 STEPS=20; ONE_THREAD=1 (also ctnn and pytorch on 1 thread),
 #        DLIB=1, DATA=1 (needs CIFAR10_DIR or $CTNN_CIFAR10_DIR; made with
 #        ../shared/data/make-cifar10 into BUILD_DIR/cifar10 when neither is given),
@@ -29,10 +32,11 @@ with_dlib=${DLIB:-1}
 with_data=${DATA:-1}
 with_compile=${COMPILE:-1}
 peer=${PEER:-$root/../shared/peers/seed_torch.py}
+program=${PROGRAM:-seed_throughput}
 python=/usr/bin/python3  # Debian's interpreter, where python3-torch lives
 [[ -x /usr/bin/time ]] || { echo "compare_seed.sh: needs GNU time (apt-get install time)" >&2; exit 1; }
 
-targets=(seed_throughput fma_peak)
+targets=("$program" fma_peak)
 [[ $with_dlib == 1 ]] && targets+=(dlib_seed)
 [[ $with_data == 1 ]] && targets+=(ctnn_augment_throughput)
 [[ -f $build/CMakeCache.txt ]] || cmake -S "$root" -B "$build" -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
@@ -57,7 +61,7 @@ runs=$tmp/runs  # one line per run: name|threads|train|infer|rss_kb
 
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores," \
      "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); ctnn $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); ctnn: $program, peer: $peer"
 echo "== peers' BLAS: $blas"
 
 # name threads command...: runs it under GNU time, echoes its line, records the numbers.
@@ -89,14 +93,14 @@ fi
 
 for ((i = 1; i <= rounds; i++)); do
   echo "== round $i of $rounds"
-  measure ctnn "$threads" "${common[@]}" OMP_NUM_THREADS="$threads" "$build/bench/seed_throughput"
+  measure ctnn "$threads" "${common[@]}" OMP_NUM_THREADS="$threads" "$build/bench/$program"
   measure pytorch "$threads" "${common[@]}" "${blas_env[@]}" OMP_NUM_THREADS="$threads" T="$threads" "$python" "$peer"
   if [[ $with_dlib == 1 ]]; then
     measure dlib "$threads" "${common[@]}" "${blas_env[@]}" OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" \
       "$build/bench/dlib_seed"
   fi
   if [[ $one_thread == 1 ]]; then
-    measure ctnn 1 "${common[@]}" OMP_NUM_THREADS=1 "$build/bench/seed_throughput"
+    measure ctnn 1 "${common[@]}" OMP_NUM_THREADS=1 "$build/bench/$program"
     measure pytorch 1 "${common[@]}" "${blas_env[@]}" OMP_NUM_THREADS=1 T=1 "$python" "$peer"
   fi
   if [[ $with_data == 1 ]]; then
