@@ -10,6 +10,9 @@
 #   ctnn seed:     bench/seed_throughput.cpp: the network and a training loop, header-only
 #   dlib seed:     bench/dlib_seed.cpp: the same network and loop in dlib, whose own
 #                  non-template code comes precompiled in libdlib
+#   ctnn resnet:   bench/resnet_throughput.cpp: ResNet-18 (CIFAR stem) and a training loop,
+#                  header-only (target: <= 0.5x dlib resnet)
+#   dlib resnet:   bench/dlib_resnet.cpp: the same ResNet-18 and loop in dlib
 # Then, once each, the example's other translation units and ctnn's compiled library (the
 # counterpart of libdlib: built once per program, not per network), so the whole example's
 # cost is on record too.
@@ -56,11 +59,14 @@ declare -A cmd
 cmd[ctnn example]=$(command_for "$root/examples/cifar10/train_cpu.cpp" "$tmp/example.o")
 cmd[ctnn seed]=$(command_for "$root/bench/seed_throughput.cpp" "$tmp/seed.o")
 cmd[dlib seed]=$(command_for "$root/bench/dlib_seed.cpp" "$tmp/dlib.o")
+cmd[ctnn resnet]=$(command_for "$root/bench/resnet_throughput.cpp" "$tmp/resnet.o")
+cmd[dlib resnet]=$(command_for "$root/bench/dlib_resnet.cpp" "$tmp/dlib_resnet.o")
 cmd[example main]=$(command_for "$root/examples/cifar10/main.cpp" "$tmp/main.o")
 cmd[example options]=$(command_for "$root/examples/cifar10/options.cpp" "$tmp/options.o")
 cmd[ctnn library]=$(command_for "$library_source" "$tmp/library.o")
 echo "== compile time: g++ $(g++ -dumpfullversion), -O2 -std=gnu++20, $rounds rounds"
-for name in "ctnn example" "ctnn seed" "dlib seed" "example main" "example options" "ctnn library"; do
+for name in "ctnn example" "ctnn seed" "dlib seed" "ctnn resnet" "dlib resnet" "example main" "example options" \
+  "ctnn library"; do
   echo "  $name: ${cmd[$name]}"
 done
 log=$tmp/log
@@ -72,7 +78,7 @@ run() {  # name round
   printf '  round %d  %-16s %6.1f s wall %6.1f s CPU %7.0f MB\n' "$2" "$1" "$secs" "$cpu" "$((kb / 1024))"
 }
 for ((i = 1; i <= rounds; i++)); do
-  for name in "dlib seed" "ctnn example" "ctnn seed"; do run "$name" "$i"; done
+  for name in "dlib seed" "ctnn example" "ctnn seed" "dlib resnet" "ctnn resnet"; do run "$name" "$i"; done
 done
 for name in "example main" "example options" "ctnn library"; do run "$name" 1; done
 "$python" - "$log" <<'PY'
@@ -83,7 +89,8 @@ for line in open(sys.argv[1]):
     runs.setdefault(name, []).append((float(secs), float(cpu), int(kb) / 1024))
 med = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in runs.items()}
 labels = {"ctnn example": "ctnn examples/cifar10/train_cpu.cpp", "ctnn seed": "ctnn bench/seed_throughput.cpp",
-          "dlib seed": "dlib bench/dlib_seed.cpp", "example main": "ctnn examples/cifar10/main.cpp",
+          "dlib seed": "dlib bench/dlib_seed.cpp", "ctnn resnet": "ctnn bench/resnet_throughput.cpp",
+          "dlib resnet": "dlib bench/dlib_resnet.cpp", "example main": "ctnn examples/cifar10/main.cpp",
           "example options": "ctnn examples/cifar10/options.cpp", "ctnn library": "ctnn::cpu_compiled's library"}
 print(f"\n{'translation unit':40}{'wall s':>8}{'CPU s':>8}{'peak MB':>9}   (medians of {len(runs['dlib seed'])}; "
       "the last three once)")
@@ -93,9 +100,8 @@ example = ("ctnn example", "example main", "example options")
 print(f"whole cifar10 example (3 TUs, no library): {sum(med[k][1] for k in example):.1f} s CPU, "
       f"largest {max(med[k][2] for k in example):.0f} MB; with ctnn's library: "
       f"{sum(med[k][1] for k in example) + med['ctnn library'][1]:.1f} s CPU")
-d = med["dlib seed"]
-for k in ("ctnn example", "ctnn seed"):
-    t, c, m = (med[k][i] / d[i] for i in range(3))
+for k, peer in (("ctnn example", "dlib seed"), ("ctnn seed", "dlib seed"), ("ctnn resnet", "dlib resnet")):
+    t, c, m = (med[k][i] / med[peer][i] for i in range(3))
     verdict = "meets" if max(t, c, m) <= 0.5 else "misses"
-    print(f"compile {k}/dlib: wall time {t:.2f}x, CPU time {c:.2f}x, peak memory {m:.2f}x  ({verdict} the 0.5x target)")
+    print(f"compile {k}/{peer}: wall time {t:.2f}x, CPU time {c:.2f}x, peak memory {m:.2f}x  ({verdict} the 0.5x target)")
 PY
