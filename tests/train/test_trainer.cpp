@@ -363,6 +363,120 @@ TEST_CASE("early stopping, keeping the best epoch, history CSV and plot", "[trai
   std::filesystem::remove_all(dir);
 }
 
+namespace {
+// What a fit() decided: the epochs it ran to, the decisions it printed (early stopping,
+// keep_best), the final parameters and the bytes of the best-weights file.
+struct Decisions {
+  std::size_t epochs = 0;
+  std::vector<std::string> messages;
+  std::vector<std::vector<float>> parameters;
+  std::vector<char> best_file;
+};
+
+std::vector<char> file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// fit() with `options`, its lines captured; keeps the lines about early stopping and keep_best.
+template <class TrainerT, class Train, class Test>
+std::vector<std::string> fit_capturing(TrainerT& trainer, Train& train_data, Test& test_data,
+                                       train::FitOptions options) {
+  std::FILE* out = std::tmpfile();
+  options.output = train::Output::lines;
+  options.out = out;
+  trainer.fit(train_data, test_data, options);
+  std::rewind(out);
+  std::vector<std::string> kept;
+  char line[512];
+  while (std::fgets(line, sizeof line, out)) {
+    const std::string text(line);
+    if (text.starts_with("early stopping") || text.starts_with("restored") || text.starts_with("keep_best"))
+      kept.push_back(text);
+  }
+  std::fclose(out);
+  return kept;
+}
+}  // namespace
+
+TEST_CASE("an interrupted and resumed run makes the uninterrupted run's early-stopping and keep_best decisions",
+          "[trainer][checkpoint]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(160, 15), test_set = make_data(64, 16);
+  data::Loader train_data{train_set, 32, data::augment::Compose{data::augment::RandomHorizontalFlip{0.5f}},
+                          {.seed = 4, .threads = 0}};
+  data::Loader test_data{test_set, 64, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+  auto optimizer_for = [](Small& m) { return optim::Adam(m.parameters(), {.lr = 1e-2f}); };
+  const auto es_on_loss = train::EarlyStopping{.metric = train::EarlyStopping::Metric::test_loss, .patience = 2, .min_delta = 0.02};
+
+  // `first` epochs with `first_options` in one process, then resume() and the rest with
+  // `options` in another (first == 0: uninterrupted).
+  auto run = [&](int first, train::FitOptions first_options, train::FitOptions options, const std::string& name) {
+    const auto folder = dir / name;
+    std::filesystem::create_directories(folder);
+    options.checkpoint = first_options.checkpoint = folder / "run.safetensors";
+    if (!options.best_weights.empty()) options.best_weights = first_options.best_weights = folder / "best.safetensors";
+    Decisions d;
+    Small model(31);
+    train::Trainer trainer{model, optimizer_for(model), loss::CrossEntropy<Cpu>{}};
+    if (first > 0) {
+      first_options.epochs = first;
+      trainer.fit(train_data, test_data, first_options);
+      Small fresh(777);
+      train::Trainer resumed{fresh, optimizer_for(fresh), loss::CrossEntropy<Cpu>{}};
+      resumed.resume(options.checkpoint);
+      d.messages = fit_capturing(resumed, train_data, test_data, options);
+      d.epochs = resumed.history().epochs.size();
+      d.parameters = snapshot(fresh);
+    } else {
+      d.messages = fit_capturing(trainer, train_data, test_data, options);
+      d.epochs = trainer.history().epochs.size();
+      d.parameters = snapshot(model);
+    }
+    d.best_file = file_bytes(train::detail::best_weights_file(options));
+    return d;
+  };
+  auto options = quiet(30);
+  options.early_stopping = es_on_loss;
+  options.keep_best = true;
+
+  SECTION("interrupted after every epoch before the stop, with the same options") {
+    for (const bool named_file : {true, false}) {
+      INFO((named_file ? "best_weights named" : "the .best file beside the checkpoint"));
+      if (named_file) options.best_weights = "best.safetensors";  // run() puts it in the run's folder
+      const auto whole = run(0, options, options, "whole");
+      // The data make the test meaningful: the best epoch is not the first, and the run stops.
+      REQUIRE(whole.epochs < 30);
+      REQUIRE(whole.messages.size() == 2);
+      CHECK_THAT(whole.messages[0], Catch::StartsWith("early stopping: no improvement for 2 epochs (best: epoch"));
+      CHECK(whole.messages[1] == fmt::format("restored the parameters of epoch {}, the best one\n", whole.epochs - 2));
+      REQUIRE(whole.epochs - 2 >= 2);
+      REQUIRE(!whole.best_file.empty());
+      for (int k = 1; k < static_cast<int>(whole.epochs); ++k) {
+        INFO("interrupted after epoch " << k);
+        const auto resumed = run(k, options, options, "after" + std::to_string(k));
+        CHECK(resumed.epochs == whole.epochs);
+        CHECK(resumed.messages == whole.messages);
+        CHECK(resumed.parameters == whole.parameters);
+        CHECK(resumed.best_file == whole.best_file);
+      }
+    }
+  }
+  SECTION("the first part without early stopping, the resumed one with it on the test loss (as reported)") {
+    const auto whole = run(0, options, options, "whole");
+    REQUIRE(whole.epochs < 30);
+    auto plain = quiet(30);
+    for (int k = 1; k < static_cast<int>(whole.epochs); ++k) {
+      INFO("interrupted after epoch " << k);
+      const auto resumed = run(k, plain, options, "plain" + std::to_string(k));
+      CHECK(resumed.epochs == whole.epochs);
+      REQUIRE(!resumed.messages.empty());
+      CHECK(resumed.messages[0] == whole.messages[0]);  // the same best epoch, the same stop
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("recalibrate_batch_norm after the last epoch: the same as re-estimating by hand", "[trainer][batchnorm]") {
   const auto train_set = make_data(128, 13), test_set = make_data(64, 14);
   auto train_run = [&](bool recalibrate_in_fit) {

@@ -55,8 +55,13 @@ struct FitOptions {
   std::filesystem::path history_csv;   // if set: rewritten after every epoch
   std::filesystem::path plot_png;      // if set: drawn (with gnuplot) when fit() returns
   std::optional<EarlyStopping> early_stopping;
-  bool keep_best = false;              // end with the parameters of the best epoch (test accuracy)
-  std::filesystem::path best_weights;  // if set: the best epoch's weights, saved when it improves
+  // The best epoch is the one with the best early-stopping metric (test accuracy without early
+  // stopping; the training metric without test data).
+  bool keep_best = false;              // end with the parameters of the best epoch
+  // If set: the best epoch's weights, saved when it improves. With keep_best and a checkpoint
+  // but no best_weights, they go to the checkpoint's name with ".best" before its extension
+  // (run.safetensors -> run.best.safetensors), so that a resumed run can end with them too.
+  std::filesystem::path best_weights;
   // After the training pass of the last epoch (epoch == epochs), before its evaluation:
   // re-estimate every BN layer's running statistics over one pass of that epoch's training
   // batches with dropout off (Trainer::recalibrate_batch_norm). The epoch's test figures,
@@ -92,6 +97,7 @@ class Learner {
   virtual void save_checkpoint(const std::filesystem::path&, io::Metadata) = 0;
   virtual io::Metadata load_checkpoint(const std::filesystem::path&) = 0;
   virtual void save_weights(const std::filesystem::path&, const io::Metadata&) = 0;
+  virtual void load_weights(const std::filesystem::path&) = 0;
   virtual std::vector<std::vector<float>> parameter_values() = 0;
   virtual void set_parameter_values(const std::vector<std::vector<float>>&) = 0;
 
@@ -120,13 +126,29 @@ class Loop {
  private:
   CTNN_INLINE EpochRecord train_epoch(Learner& learner, DataSource& train, int epoch, ProgressPrinter& progress,
                                       const FitOptions& options);
-  CTNN_INLINE void track_best(Learner& learner, const EpochRecord& r, bool has_test, const FitOptions& options,
+  // Best-epoch bookkeeping for keep_best, best_weights and early stopping. It is a function of
+  // the history and the options alone, so fit() recomputes it from the history when it starts:
+  // after resume() (the checkpoint holds the history exactly) its decisions are those of an
+  // uninterrupted run, even with other options than the first run's.
+  struct Best {
+    double metric = -std::numeric_limits<double>::infinity();  // higher is better
+    int epoch = 0;                                              // 0: none yet
+    int stale_epochs = 0;                                       // since the best one
+  };
+  // Counts `r` into best_; true when it is the new best.
+  CTNN_INLINE bool count_epoch(const EpochRecord& r, const FitOptions& options);
+  CTNN_INLINE void track_best(Learner& learner, const EpochRecord& r, const FitOptions& options,
                               ProgressPrinter& progress);
+  CTNN_INLINE bool early_stop_due(const FitOptions& options, ProgressPrinter& progress);
+  CTNN_INLINE void restore_best(Learner& learner, const FitOptions& options, ProgressPrinter& progress);
 
-  double best_metric_ = -std::numeric_limits<double>::infinity();
-  int best_epoch_ = 0, stale_epochs_ = 0;
-  std::vector<std::vector<float>> best_;
+  Best best_;
+  std::vector<std::vector<float>> best_parameters_;  // keep_best's snapshot, of epoch best_parameters_epoch_
+  int best_parameters_epoch_ = 0;
 };
+
+// Where the best epoch's weights are written (empty: nowhere); see FitOptions::best_weights.
+CTNN_INLINE std::filesystem::path best_weights_file(const FitOptions& options);
 
 }  // namespace detail
 }  // namespace ctnn::train

@@ -150,6 +150,7 @@ class Trainer final : private detail::Learner {
   void save_weights(const std::filesystem::path& path, const io::Metadata& m) override {
     io::save_weights(path, *model_, m);
   }
+  void load_weights(const std::filesystem::path& path) override { io::load_weights(path, *model_); }
   std::vector<std::vector<float>> parameter_values() override {
     std::vector<std::vector<float>> values;
     for (auto& p : model_->parameters()) values.push_back(p.value->to_vector());
