@@ -513,3 +513,193 @@ TEST_CASE("recalibrate_batch_norm after the last epoch: the same as re-estimatin
     CHECK((before[i] != after[i]) == statistics);
   }
 }
+
+TEST_CASE("evaluate's confusion matrix, per-class and top-k accuracy match a computation from predict's scores",
+          "[trainer][metrics]") {
+  const auto train_set = make_data(128, 17), test_set = make_data(200, 18);
+  data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+  data::Loader test_data{test_set, 64, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+  Small model(6);
+  train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+  trainer.fit(train_data, quiet(1));  // one epoch: right and wrong predictions
+  const auto e = trainer.evaluate(test_data, {.confusion = true, .top_k = {1, 2, 3}});
+
+  // Independently: Model::predict's scores of the same images, ranked by a stable sort.
+  std::vector<float> images;
+  for (const auto& b : test_data.epoch(0)) images.insert(images.end(), b.images.begin(), b.images.end());
+  const auto scores = model.predict(images, 200);
+  REQUIRE(scores.size() == 200 * 4);
+  std::vector<long> confusion(16, 0), hits(3, 0);
+  for (int i = 0; i < 200; ++i) {
+    std::vector<int> order = {0, 1, 2, 3};
+    const float* row = scores.data() + i * 4;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return row[a] > row[b]; });
+    const int label = test_set.labels[static_cast<std::size_t>(i)];
+    ++confusion[static_cast<std::size_t>(label * 4 + order[0])];
+    const auto position = std::find(order.begin(), order.end(), label) - order.begin();
+    for (int k = 1; k <= 3; ++k) hits[static_cast<std::size_t>(k - 1)] += position < k;
+  }
+  REQUIRE(e.classes == 4);
+  CHECK(e.confusion == confusion);
+  long diagonal = 0;
+  for (int c = 0; c < 4; ++c) diagonal += e.confused(c, c);
+  CHECK(diagonal == e.correct);
+  CHECK(e.correct < 200);  // the check means something: some predictions are wrong
+  for (int k = 1; k <= 3; ++k) CHECK(e.top_k[static_cast<std::size_t>(k - 1)].accuracy == Approx(hits[k - 1] / 2.0));
+  CHECK(e.top_k[0].accuracy == Approx(e.accuracy));
+  for (int c = 0; c < 4; ++c) {
+    long row = 0;
+    for (int p = 0; p < 4; ++p) row += confusion[static_cast<std::size_t>(c * 4 + p)];
+    CHECK(e.class_accuracy[static_cast<std::size_t>(c)] == Approx(100.0 * e.confused(c, c) / row));
+  }
+  // Without options: loss and accuracy only, the same ones.
+  const auto plain = trainer.evaluate(test_data);
+  CHECK(plain.confusion.empty());
+  CHECK(plain.top_k.empty());
+  CHECK(plain.correct == e.correct);
+  CHECK(plain.loss == e.loss);
+}
+
+TEST_CASE("the batch log has a row per batch with the callback's values, and a resumed run's log reads as "
+          "an uninterrupted one's", "[trainer][batch_log]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(96, 19);
+  auto run = [&](const std::filesystem::path& log, int interrupt_after) {
+    data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+    Small model(2);
+    train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+    std::vector<train::BatchInfo> seen;
+    trainer.on_batch_end([&](const train::BatchInfo& b) { seen.push_back(b); });
+    auto options = quiet(3);
+    options.batch_log = log;
+    options.checkpoint = dir / (log.filename().string() + ".safetensors");
+    if (interrupt_after > 0) {
+      auto first = options;
+      first.epochs = interrupt_after;
+      trainer.fit(train_data, first);
+      // The interrupted process had logged part of the next epoch.
+      std::ofstream(log, std::ios::app) << (log.extension() == ".csv" ? fmt::format("{},1,3,99,32,9,9,9,9,9\n", interrupt_after + 1)
+                                                                       : fmt::format("{{\"epoch\":{},\"batch\":1}}\n", interrupt_after + 1));
+      Small fresh(0);
+      train::Trainer resumed{fresh, adam_for(fresh), loss::CrossEntropy<Cpu>{}};
+      resumed.resume(options.checkpoint);
+      resumed.fit(train_data, options);
+    } else {
+      trainer.fit(train_data, options);
+    }
+    return seen;
+  };
+  // Every row without its last field (the time, which differs between runs).
+  auto rows_without_time = [](const std::filesystem::path& path) {
+    std::vector<std::string> rows;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) rows.push_back(line.substr(0, line.rfind(path.extension() == ".csv" ? ',' : ':')));
+    return rows;
+  };
+
+  SECTION("JSON lines") {
+    const auto seen = run(dir / "log.jsonl", 0);
+    REQUIRE(seen.size() == 9);
+    std::ifstream in(dir / "log.jsonl");
+    std::size_t i = 0;
+    for (std::string line; std::getline(in, line); ++i) {
+      REQUIRE(i < seen.size());
+      const auto row = io::detail::JsonReader<Error>(line).parse();  // valid JSON, or this throws
+      auto field = [&](const std::string& key) {
+        for (std::size_t k = 0; k < row.keys.size(); ++k)
+          if (row.keys[k] == key) return row.items[k].text;
+        FAIL("no field " << key);
+        return std::string();
+      };
+      CHECK(std::stoi(field("epoch")) == seen[i].epoch);
+      CHECK(std::stol(field("batch")) == seen[i].batch);
+      CHECK(std::stol(field("batches")) == 3);
+      CHECK(std::stol(field("step")) == static_cast<long>(i + 1));
+      CHECK(std::stoi(field("size")) == seen[i].size);
+      CHECK(std::strtof(field("loss").c_str(), nullptr) == seen[i].loss);  // exact
+      CHECK(std::stoi(field("correct")) == seen[i].correct);
+      CHECK(std::strtod(field("accuracy").c_str(), nullptr) == Approx(100.0 * seen[i].correct / seen[i].size));
+      CHECK(std::strtof(field("lr").c_str(), nullptr) == seen[i].lr);
+      CHECK(std::strtod(field("seconds").c_str(), nullptr) >= 0);
+    }
+    CHECK(i == 9);
+    run(dir / "resumed.jsonl", 2);
+    CHECK(rows_without_time(dir / "resumed.jsonl") == rows_without_time(dir / "log.jsonl"));
+  }
+  SECTION("CSV") {
+    const auto seen = run(dir / "log.csv", 0);
+    std::ifstream in(dir / "log.csv");
+    std::string header;
+    std::getline(in, header);
+    CHECK(header == "epoch,batch,batches,step,size,loss,correct,accuracy,lr,seconds");
+    std::size_t i = 0;
+    for (std::string line; std::getline(in, line); ++i) {
+      REQUIRE(i < seen.size());
+      int epoch = 0, size = 0, correct = 0;
+      long batch = 0, batches = 0, step = 0;
+      float loss = 0, lr = 0;
+      double accuracy = 0, seconds = 0;
+      REQUIRE(std::sscanf(line.c_str(), "%d,%ld,%ld,%ld,%d,%f,%d,%lf,%f,%lf", &epoch, &batch, &batches, &step, &size,
+                          &loss, &correct, &accuracy, &lr, &seconds) == 10);
+      CHECK(epoch == seen[i].epoch);
+      CHECK(batch == seen[i].batch);
+      CHECK(step == static_cast<long>(i + 1));
+      CHECK(loss == seen[i].loss);
+      CHECK(correct == seen[i].correct);
+      CHECK(lr == seen[i].lr);
+    }
+    CHECK(i == 9);
+    run(dir / "resumed.csv", 1);
+    CHECK(rows_without_time(dir / "resumed.csv") == rows_without_time(dir / "log.csv"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("on a terminal 40 columns wide no redraw is wider, the test pass shows progress, and the plot is named",
+          "[trainer][progress]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(96, 20), test_set = make_data(64, 21);
+  data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+  data::Loader test_data{test_set, 16, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+  Small model(2);
+  train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+  auto options = quiet(2);
+  options.output = train::Output::bar;
+  std::FILE* out = std::tmpfile();  // not a terminal: the width comes from $COLUMNS
+  options.out = out;
+  options.plot_png = dir / "run.png";
+  ::setenv("COLUMNS", "40", 1);
+  trainer.fit(train_data, test_data, options);
+  ::unsetenv("COLUMNS");
+  std::rewind(out);
+  std::string text;
+  for (int c; (c = std::fgetc(out)) != EOF;) text += static_cast<char>(c);
+  std::fclose(out);
+  // What the terminal shows: each redraw starts with \r and clears the line (\033[K).
+  std::vector<std::string> shown;
+  std::string current;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 3, "\033[K") == 0) {
+      i += 2;
+    } else if (text[i] == '\r' || text[i] == '\n') {
+      shown.push_back(current), current.clear();
+    } else {
+      current += text[i];
+    }
+  }
+  shown.push_back(current);
+  bool testing = false;
+  for (const auto& line : shown) {
+    INFO(line);
+    if (!line.starts_with("plot: ")) CHECK(line.size() <= 39);  // the bars, and the epoch lines wrapped
+    testing = testing || line.starts_with("epoch 2/2 test [");
+  }
+  CHECK(testing);
+  if (train::find_program("gnuplot").empty()) {
+    WARN("gnuplot is not installed (scripts/install-deps installs gnuplot-nox): the plot line is not checked");
+  } else {
+    CHECK(std::filesystem::file_size(options.plot_png) > 0);
+    CHECK(std::find(shown.begin(), shown.end(), "plot: " + options.plot_png.string()) != shown.end());
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -19,7 +19,9 @@
 #include "ctnn/core/op_specs.hpp"       // LossResult
 #include "ctnn/io/checkpoint.hpp"       // Metadata
 #include "ctnn/schedule/schedule.hpp"   // Schedule
+#include "ctnn/train/batch_log.hpp"     // BatchInfo, BatchLog
 #include "ctnn/train/history.hpp"       // History, EpochRecord
+#include "ctnn/train/metrics.hpp"       // Evaluation, EvaluateOptions
 #include "ctnn/train/output.hpp"        // Output
 #include "ctnn/train/source.hpp"        // DataSource, BatchView
 
@@ -31,12 +33,6 @@ class ProgressPrinter;  // progress.hpp
 class TrainingError : public Error {
  public:
   using Error::Error;
-};
-
-struct Evaluation {
-  double loss = 0;      // mean over the samples
-  double accuracy = 0;  // percent
-  long samples = 0, correct = 0;
 };
 
 struct EarlyStopping {
@@ -53,6 +49,7 @@ struct FitOptions {
   long log_every = 100;                // batches between progress lines
   std::filesystem::path checkpoint;    // if set: model, optimizer and state after every epoch
   std::filesystem::path history_csv;   // if set: rewritten after every epoch
+  std::filesystem::path batch_log;     // if set: a row per training batch, JSON lines or .csv (batch_log.hpp)
   std::filesystem::path plot_png;      // if set: drawn (with gnuplot) when fit() returns
   std::optional<EarlyStopping> early_stopping;
   // The best epoch is the one with the best early-stopping metric (test accuracy without early
@@ -69,17 +66,6 @@ struct FitOptions {
   bool recalibrate_batch_norm = false;
 };
 
-// What an end-of-batch callback sees.
-struct BatchInfo {
-  int epoch = 0;           // from 1
-  long batch = 0;          // from 1
-  long batches = 0;        // in the epoch
-  int size = 0;            // samples in this batch
-  float loss = 0;          // this batch's mean loss
-  int correct = 0;         // this batch's correct predictions
-  float lr = 0;            // the learning rate of this step
-};
-
 namespace detail {
 
 // A model with its optimizer and loss, as the loop drives it.
@@ -92,6 +78,8 @@ class Learner {
   virtual void set_momentum(float) = 0;  // ignored by optimizers without momentum
   virtual long steps() const = 0;        // optimizer steps taken
   virtual LossResult forward_loss(const BatchView&) = 0;
+  // The same in eval mode; also copies the model's outputs to `scores` when it isn't null.
+  virtual LossResult evaluate_batch(const BatchView&, std::vector<float>* scores) = 0;
   virtual void backward_and_step() = 0;  // of the last forward_loss
   virtual void accumulate_batch_norm_statistics(const BatchView&, long index) = 0;  // index from 1
   virtual void save_checkpoint(const std::filesystem::path&, io::Metadata) = 0;
@@ -110,7 +98,9 @@ class Loop {
   explicit Loop(schedule::Schedule s) : schedule(std::move(s)) {}
 
   CTNN_INLINE const History& run(Learner& learner, DataSource& train, DataSource* test, const FitOptions& options);
-  CTNN_INLINE Evaluation evaluate(Learner& learner, DataSource& data);
+  // One pass of epoch 0 of `data` in eval mode; `progress`, when given, shows it.
+  CTNN_INLINE Evaluation evaluate(Learner& learner, DataSource& data, const EvaluateOptions& options = {},
+                                  ProgressPrinter* progress = nullptr);
   // Re-estimates BN's running statistics over epoch `epoch` of `data`; returns the batches used.
   CTNN_INLINE long recalibrate_batch_norm(Learner& learner, DataSource& data, std::uint64_t epoch);
   CTNN_INLINE void save_checkpoint(Learner& learner, const std::filesystem::path& path);
@@ -125,7 +115,7 @@ class Loop {
 
  private:
   CTNN_INLINE EpochRecord train_epoch(Learner& learner, DataSource& train, int epoch, ProgressPrinter& progress,
-                                      const FitOptions& options);
+                                      BatchLog* log, const FitOptions& options);
   // Best-epoch bookkeeping for keep_best, best_weights and early stopping. It is a function of
   // the history and the options alone, so fit() recomputes it from the history when it starts:
   // after resume() (the checkpoint holds the history exactly) its decisions are those of an

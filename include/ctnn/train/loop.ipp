@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "ctnn/train/batch_log.hpp"  // BatchLog
 #include "ctnn/train/loop.hpp"
 #include "ctnn/train/plot.hpp"      // plot_history
 #include "ctnn/train/progress.hpp"  // ProgressPrinter
@@ -23,14 +24,16 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
   for (const auto& r : history.epochs) count_epoch(r, options);
   if (best_parameters_epoch_ != best_.epoch) best_parameters_.clear(), best_parameters_epoch_ = 0;
   stop_requested = early_stop_due(options, progress);
+  std::optional<BatchLog> log;
+  if (!options.batch_log.empty()) log.emplace(options.batch_log, epochs_done);
   for (int epoch = epochs_done + 1; epoch <= options.epochs && !stop_requested; ++epoch) {
-    EpochRecord record = train_epoch(learner, train, epoch, progress, options);
+    EpochRecord record = train_epoch(learner, train, epoch, progress, log ? &*log : nullptr, options);
     if (options.recalibrate_batch_norm && epoch == options.epochs) {
       const long batches = recalibrate_batch_norm(learner, train, static_cast<std::uint64_t>(epoch - 1));
       progress.message(fmt::format("re-estimated the BN statistics over {} training batches with dropout off", batches));
     }
     if (test) {
-      const Evaluation e = evaluate(learner, *test);
+      const Evaluation e = evaluate(learner, *test, {}, &progress);
       record.test_loss = e.loss;
       record.test_accuracy = e.accuracy;
     } else {
@@ -48,7 +51,9 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
   if (options.keep_best) restore_best(learner, options, progress);
   if (!options.plot_png.empty()) {
     const std::string problem = plot_history(history, options.plot_png);
-    if (!problem.empty()) {
+    if (problem.empty()) {
+      progress.message(fmt::format("plot: {}", options.plot_png.string()));
+    } else {
       fmt::print(options.out ? options.out : stderr, "plot: {}; the history is in {}\n", problem,
                  options.history_csv.empty() ? std::string("no CSV (no history file was asked for)")
                                              : options.history_csv.string());
@@ -57,22 +62,32 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
   return history;
 }
 
-CTNN_INLINE Evaluation Loop::evaluate(Learner& learner, DataSource& data) {
+CTNN_INLINE Evaluation Loop::evaluate(Learner& learner, DataSource& data, const EvaluateOptions& options,
+                                      ProgressPrinter* progress) {
   const Mode previous = learner.mode();
   learner.set_mode(Mode::eval);
   Evaluation e;
   double loss_sum = 0;
+  const bool want_scores = options.confusion || !options.top_k.empty();
+  ClassificationCounts counts(options);
+  std::vector<float> scores;
+  const long batches = data.batches_per_epoch();
+  long index = 0;
+  if (progress) progress->begin_evaluation(batches);
   data.each_batch(0, [&](const BatchView& b) {
-    const auto r = learner.forward_loss(b);
+    const auto r = learner.evaluate_batch(b, want_scores ? &scores : nullptr);
+    if (want_scores) counts.add(scores, b.labels);
     loss_sum += static_cast<double>(r.loss) * b.size;
     e.correct += r.correct;
     e.samples += b.size;
+    if (progress) progress->evaluation_batch(++index, loss_sum / static_cast<double>(e.samples), e.correct, e.samples);
   });
   learner.set_mode(previous);
   if (e.samples > 0) {
     e.loss = loss_sum / static_cast<double>(e.samples);
     e.accuracy = 100.0 * static_cast<double>(e.correct) / static_cast<double>(e.samples);
   }
+  if (want_scores) counts.finish(e);
   return e;
 }
 
@@ -84,7 +99,7 @@ CTNN_INLINE long Loop::recalibrate_batch_norm(Learner& learner, DataSource& data
 }
 
 CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, int epoch, ProgressPrinter& progress,
-                                          const FitOptions& options) {
+                                          BatchLog* log, const FitOptions& options) {
   const long batches = train.batches_per_epoch();
   learner.set_mode(Mode::train);
   progress.begin_epoch(epoch, options.epochs, batches);
@@ -115,10 +130,9 @@ CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, i
     history.batch_losses.push_back(r.loss);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.batch(index, r.loss, correct, seen, elapsed);
-    if (!batch_callbacks.empty()) {
-      const BatchInfo info{epoch, index, batches, b.size, r.loss, r.correct, lr};
-      for (auto& f : batch_callbacks) f(info);
-    }
+    const BatchInfo info{epoch, index, batches, b.size, r.loss, r.correct, lr};
+    if (log) log->write(info, learner.steps(), elapsed);
+    for (auto& f : batch_callbacks) f(info);
   });
   if (seen == 0) throw Error(fmt::format("Trainer::fit: epoch {} of the training data has no batches", epoch));
   EpochRecord e;
