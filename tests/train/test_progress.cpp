@@ -198,7 +198,7 @@ TEST_CASE("the evaluation report names the classes, fits 80 columns and shows ev
   const auto text = train::format_evaluation(e, names);
   const auto lines = lines_of(text);
   for (const auto& line : lines) CHECK(line.size() <= 79);
-  CHECK(lines[0] == "10000 samples: loss 0.5000, accuracy 80.00%, top-1 80.00%, top-5 98.50%");
+  CHECK(lines[0] == "10000 samples, loss 0.5000, accuracy 80.00%, top-1 80.00%, top-5 98.50%");
   int rows = 0;
   for (const auto& line : lines) {
     std::istringstream in(line);

@@ -67,7 +67,7 @@ CTNN_INLINE void ClassificationCounts::finish(Evaluation& e) const {
 }
 
 CTNN_INLINE std::string format_evaluation(const Evaluation& e, std::span<const std::string> class_names) {
-  std::string out = fmt::format("{} samples: loss {:.4f}, accuracy {:.2f}%", e.samples, e.loss, e.accuracy);
+  std::string out = fmt::format("{} samples, loss {:.4f}, accuracy {:.2f}%", e.samples, e.loss, e.accuracy);
   for (const auto& t : e.top_k) out += fmt::format(", top-{} {:.2f}%", t.k, t.accuracy);
   out += "\n";
   if (e.confusion.empty()) return out;
