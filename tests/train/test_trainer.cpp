@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/data/data.hpp>
+#include <ctnn/io/detail/json.hpp>  // the batch log is read back with it
 #include <ctnn/train/train.hpp>
 
 using namespace ctnn;
