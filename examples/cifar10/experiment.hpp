@@ -5,8 +5,10 @@
 // units compile the network and training, not the data pipeline.
 #pragma once
 #include <cstdint>
+#include <cstdio>  // std::fflush
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <ctnn/loss/cross_entropy.hpp>
 #include <ctnn/model.hpp>
@@ -14,6 +16,7 @@
 #include <ctnn/optim/adam.hpp>
 #include <ctnn/optim/sgd.hpp>
 #include <ctnn/schedule/schedules.hpp>
+#include <ctnn/train/metrics.hpp>
 #include <ctnn/train/trainer.hpp>
 #include <fmt/core.h>
 
@@ -31,6 +34,7 @@ struct RunData {
   train::DataSource& test_data;
   std::size_t train_images, test_images;
   std::string name;
+  std::vector<std::string> class_names;  // of the test set's labels
 };
 
 // True when this program was built with the CUDA backend (cuda.cu linked in).
@@ -65,7 +69,7 @@ int train_seed(const Options& o, const RunData& d) {
     lr_schedule = schedule::Constant{o.lr};
   if (o.warmup > 0) lr_schedule = schedule::LinearWarmup{lr_schedule, o.warmup};
 
-  fmt::print("data: {}: {} training images (batch {}, {} steps per epoch), {} test images\n", data_name,
+  fmt::print("data: {}\n  {} training images (batch {}, {} steps per epoch), {} test images\n", data_name,
              d.train_images, o.batch, steps_per_epoch, d.test_images);
   fmt::print("recipe: {} lr {}{}{}, schedule {}{}, {} epochs{}, seed {}\n", o.optimizer, o.lr,
              o.optimizer == "sgd" ? fmt::format(", momentum {}{}", o.momentum, o.nesterov ? " (Nesterov)" : "") : "",
@@ -82,6 +86,7 @@ int train_seed(const Options& o, const RunData& d) {
   fit.checkpoint = o.checkpoint;
   fit.history_csv = o.history;
   fit.plot_png = o.plot;
+  fit.batch_log = o.batch_log;
   fit.recalibrate_batch_norm = o.recalibrate_bn;
   if (!o.plot.empty() && o.history.empty()) fit.history_csv = fs::path(o.plot).replace_extension(".csv");
 
@@ -91,13 +96,16 @@ int train_seed(const Options& o, const RunData& d) {
       trainer.resume(o.resume);
       fmt::print("resumed from {} after epoch {}\n", o.resume, trainer.epochs_done());
     }
-    const auto& history = trainer.fit(train_data, test_data, fit);
-    const double accuracy = trainer.epochs_done() > 0 && !history.epochs.empty() &&
-                                    history.epochs.back().epoch == trainer.epochs_done()
-                                ? history.epochs.back().test_accuracy
-                                : trainer.evaluate(test_data).accuracy;
+    trainer.fit(train_data, test_data, fit);
     if (!fit.history_csv.empty()) fmt::print("history: {}\n", fit.history_csv.string());
+    if (!fit.batch_log.empty()) fmt::print("batch log: {}\n", fit.batch_log.string());
     if (!fit.checkpoint.empty()) fmt::print("checkpoint: {}\n", fit.checkpoint.string());
+    // The final model on the test set, in detail.
+    fmt::print("the final model on the test set:\n");
+    std::fflush(stdout);
+    const auto evaluation = trainer.evaluate(test_data, {.confusion = true, .top_k = {1, 5}});
+    fmt::print("{}", train::format_evaluation(evaluation, d.class_names));
+    const double accuracy = evaluation.accuracy;
     fmt::print("test accuracy: {:.2f}%\n", accuracy);
     if (accuracy < o.min_accuracy) {
       fmt::print(stderr, "cifar10: test accuracy {:.2f}% is below --min-accuracy {}\n", accuracy, o.min_accuracy);

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <unistd.h>  // isatty
+#include <stdio.h>  // popen, pclose
 
 #include <ctnn/backend/cpu/threads.hpp>  // use_passive_openmp_wait
 #include <ctnn/core/rng.hpp>
@@ -74,19 +74,36 @@ bool cifar_present(const fs::path& dir) {
   return fs::exists(dir / "data_batch_1.bin", ec) || fs::exists(dir / "cifar-10-batches-bin" / "data_batch_1.bin", ec);
 }
 
-// Runs ctnn's download script (cmake/ctnn_fetch_cifar10.cmake) into the folder `dir` implies.
-bool try_download(const fs::path& dir) {
-#ifdef CTNN_FETCH_CIFAR10_SCRIPT
+// Runs ctnn's download script (data::fetch_cifar10_script) into the folder `dir` implies.
+// Returns "" when CIFAR-10 is there afterwards, otherwise why not, in one line: the script's
+// own error message (CMake prints it as a "CMake Error" block) without the block around it.
+std::string try_download(const fs::path& dir) {
   const fs::path dest = dir.filename() == "cifar-10-batches-bin" ? dir.parent_path() : dir;
-  const std::string command = fmt::format("cmake -DDEST='{}' -DTIMEOUT=20 -P '{}'",
-                                          dest.empty() ? std::string(".") : dest.string(), CTNN_FETCH_CIFAR10_SCRIPT);
-  fmt::print("CIFAR-10 is not in {}; trying to download it: {}\n", dir.string(), command);
+  const std::string command = fmt::format("cmake -DDEST='{}' -DTIMEOUT=20 -P '{}' 2>&1",
+                                          dest.empty() ? std::string(".") : dest.string(), data::fetch_cifar10_script);
+  fmt::print("CIFAR-10 is not in {}; downloading it (20 s at most) ...\n", dir.string());
   std::fflush(stdout);
-  return std::system(command.c_str()) == 0 && cifar_present(dir);
-#else
-  static_cast<void>(dir);
-  return false;
-#endif
+  std::string output;
+  int status = -1;
+  if (std::FILE* pipe = ::popen(command.c_str(), "r")) {
+    char chunk[4096];
+    for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, pipe)) > 0;) output.append(chunk, n);
+    status = ::pclose(pipe);
+  }
+  if (status == 0 && cifar_present(dir)) return {};
+  // The error's first paragraph, with its line breaks and indentation folded into spaces.
+  const auto at = output.find("(message):\n");
+  std::string reason, paragraph = at == std::string::npos ? std::string() : output.substr(at + 11);
+  paragraph = paragraph.substr(0, paragraph.find("\n\n"));
+  for (const char c : paragraph) {
+    if (c == ' ' || c == '\n') {
+      if (!reason.empty() && reason.back() != ' ') reason += ' ';
+    } else {
+      reason += c;
+    }
+  }
+  if (reason.starts_with("ctnn_fetch_cifar10: ")) reason.erase(0, 20);
+  return reason.empty() ? fmt::format("`{}` failed (status {})", command, status) : reason;
 }
 
 data::Dataset first_images(const data::Dataset& d, long n) {
@@ -121,14 +138,16 @@ int run(Options o, int argc) {
   bool synthetic = o.synthetic;
   if (!synthetic) {
     const fs::path dir = o.data;
-    if (!cifar_present(dir) && !(o.download && try_download(dir))) {
-      fmt::print("No CIFAR-10 found in {} and none could be downloaded.\n"
-                 "  Get it with `cmake -DDEST=data -P cmake/ctnn_fetch_cifar10.cmake`, or point --data (or "
-                 "CTNN_CIFAR10_DIR) at a cifar-10-batches-bin folder.\n"
-                 "  Meanwhile, a short run on a small synthetic data set in CIFAR-10's format shows the whole "
-                 "pipeline working:\n",
-                 dir.string());
-      synthetic = true;
+    if (!cifar_present(dir)) {
+      const std::string problem = o.download ? try_download(dir) : std::string("--no-download");
+      if (!problem.empty()) {
+        fmt::print("No CIFAR-10 in {}: {}\n"
+                   "  Get it with: cmake -DDEST=data -P {}\n"
+                   "  (it explains offline use), or point --data at a cifar-10-batches-bin folder.\n"
+                   "  Meanwhile: a short run on synthetic data in CIFAR-10's format, same pipeline.\n",
+                   dir.string(), problem, data::fetch_cifar10_script);
+        synthetic = true;
+      }
     }
   }
   std::string data_name;
@@ -151,7 +170,7 @@ int run(Options o, int argc) {
   train::SourceRef train_source(train_data);
   train::SourceRef test_source(test_data);
   const cifar10_example::RunData run_data{train_source, test_source, splits.train.size(), splits.test.size(),
-                                          data_name};
+                                          data_name, splits.test.class_names};
   if (o.device == "cuda") return cifar10_example::train_on_cuda(o, run_data);
   return cifar10_example::train_on_cpu(o, run_data);
 }

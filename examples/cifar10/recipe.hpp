@@ -25,7 +25,7 @@ struct Options {
   int loader_threads = -1;       // -1: the loader's default
   std::uint64_t seed = 0;
   long train_limit = 0;          // 0: all
-  std::string history, plot, checkpoint, resume;
+  std::string history, plot, checkpoint, resume, batch_log;
   std::string progress = "auto";  // auto | bar | lines | none
   bool synthetic = false;        // skip CIFAR-10: the synthetic data set
   bool download = true;          // try to download CIFAR-10 when it's missing

@@ -13,6 +13,8 @@
 #include "ctnn/train/history.ipp"
 #include "ctnn/train/plot.ipp"
 #include "ctnn/train/progress.ipp"
+#include "ctnn/train/metrics.ipp"
+#include "ctnn/train/batch_log.ipp"
 #include "ctnn/train/loop.ipp"
 #if defined(CTNN_HAS_CPU_BACKEND) || __has_include(<oneapi/dnnl/dnnl.hpp>)
 #include "ctnn/backend/cpu/tensor.ipp"

@@ -87,3 +87,29 @@ TEST_CASE("bad values are rejected, naming the flag and the value", "[cli][error
   CHECK_THAT(rejection({"--bogus"}), Catch::Contains("--bogus"));
   CHECK_THAT(rejection({"--epochs"}), Catch::Contains("--epochs"));
 }
+
+TEST_CASE("--help fits an 80-column terminal and shows each on/off flag plainly", "[cli]") {
+  const std::string help = cifar10_example::help_text();
+  std::size_t start = 0, lines = 0;
+  while (start < help.size()) {
+    const auto end = std::min(help.find('\n', start), help.size());
+    INFO(help.substr(start, end - start));
+    CHECK(end - start <= 79);
+    start = end + 1, ++lines;
+  }
+  CHECK(lines > 30);
+  CHECK_THAT(help, !Catch::Contains("{false}") && !Catch::Contains("{true}"));
+  for (const char* flag : {"--download", "--no-download", "--nesterov", "--no-nesterov", "--bias-decay",
+                           "--no-bias-decay", "--recalibrate-bn", "--no-recalibrate-bn", "--batch-log"})
+    CHECK_THAT(help, Catch::Contains(std::string("\n  ") + flag + " ") || Catch::Contains(std::string("\n  ") + flag + "\n"));
+}
+
+TEST_CASE("the on/off flags set and clear", "[cli]") {
+  CHECK(parse({}).download);
+  CHECK_FALSE(parse({"--no-download"}).download);
+  CHECK(parse({"--download"}).download);
+  CHECK(parse({"--no-bias-decay", "--recipe", "onecycle"}).recipe == "onecycle");
+  CHECK(parse({"--nesterov"}).nesterov);
+  CHECK_FALSE(parse({"--recipe", "onecycle", "--no-nesterov"}).nesterov);
+  CHECK(parse({"--batch-log", "b.jsonl"}).batch_log == "b.jsonl");
+}

@@ -15,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/data/data.hpp>
+#include <ctnn/io/detail/json.hpp>  // the batch log is read back with it
 #include <ctnn/train/train.hpp>
 
 using namespace ctnn;
@@ -363,6 +364,120 @@ TEST_CASE("early stopping, keeping the best epoch, history CSV and plot", "[trai
   std::filesystem::remove_all(dir);
 }
 
+namespace {
+// What a fit() decided: the epochs it ran to, the decisions it printed (early stopping,
+// keep_best), the final parameters and the bytes of the best-weights file.
+struct Decisions {
+  std::size_t epochs = 0;
+  std::vector<std::string> messages;
+  std::vector<std::vector<float>> parameters;
+  std::vector<char> best_file;
+};
+
+std::vector<char> file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// fit() with `options`, its lines captured; keeps the lines about early stopping and keep_best.
+template <class TrainerT, class Train, class Test>
+std::vector<std::string> fit_capturing(TrainerT& trainer, Train& train_data, Test& test_data,
+                                       train::FitOptions options) {
+  std::FILE* out = std::tmpfile();
+  options.output = train::Output::lines;
+  options.out = out;
+  trainer.fit(train_data, test_data, options);
+  std::rewind(out);
+  std::vector<std::string> kept;
+  char line[512];
+  while (std::fgets(line, sizeof line, out)) {
+    const std::string text(line);
+    if (text.starts_with("early stopping") || text.starts_with("restored") || text.starts_with("keep_best"))
+      kept.push_back(text);
+  }
+  std::fclose(out);
+  return kept;
+}
+}  // namespace
+
+TEST_CASE("an interrupted and resumed run makes the uninterrupted run's early-stopping and keep_best decisions",
+          "[trainer][checkpoint]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(160, 15), test_set = make_data(64, 16);
+  data::Loader train_data{train_set, 32, data::augment::Compose{data::augment::RandomHorizontalFlip{0.5f}},
+                          {.seed = 4, .threads = 0}};
+  data::Loader test_data{test_set, 64, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+  auto optimizer_for = [](Small& m) { return optim::Adam(m.parameters(), {.lr = 1e-2f}); };
+  const auto es_on_loss = train::EarlyStopping{.metric = train::EarlyStopping::Metric::test_loss, .patience = 2, .min_delta = 0.02};
+
+  // `first` epochs with `first_options` in one process, then resume() and the rest with
+  // `options` in another (first == 0: uninterrupted).
+  auto run = [&](int first, train::FitOptions first_options, train::FitOptions options, const std::string& name) {
+    const auto folder = dir / name;
+    std::filesystem::create_directories(folder);
+    options.checkpoint = first_options.checkpoint = folder / "run.safetensors";
+    if (!options.best_weights.empty()) options.best_weights = first_options.best_weights = folder / "best.safetensors";
+    Decisions d;
+    Small model(31);
+    train::Trainer trainer{model, optimizer_for(model), loss::CrossEntropy<Cpu>{}};
+    if (first > 0) {
+      first_options.epochs = first;
+      trainer.fit(train_data, test_data, first_options);
+      Small fresh(777);
+      train::Trainer resumed{fresh, optimizer_for(fresh), loss::CrossEntropy<Cpu>{}};
+      resumed.resume(options.checkpoint);
+      d.messages = fit_capturing(resumed, train_data, test_data, options);
+      d.epochs = resumed.history().epochs.size();
+      d.parameters = snapshot(fresh);
+    } else {
+      d.messages = fit_capturing(trainer, train_data, test_data, options);
+      d.epochs = trainer.history().epochs.size();
+      d.parameters = snapshot(model);
+    }
+    d.best_file = file_bytes(train::detail::best_weights_file(options));
+    return d;
+  };
+  auto options = quiet(30);
+  options.early_stopping = es_on_loss;
+  options.keep_best = true;
+
+  SECTION("interrupted after every epoch before the stop, with the same options") {
+    for (const bool named_file : {true, false}) {
+      INFO((named_file ? "best_weights named" : "the .best file beside the checkpoint"));
+      if (named_file) options.best_weights = "best.safetensors";  // run() puts it in the run's folder
+      const auto whole = run(0, options, options, "whole");
+      // The data make the test meaningful: the best epoch is not the first, and the run stops.
+      REQUIRE(whole.epochs < 30);
+      REQUIRE(whole.messages.size() == 2);
+      CHECK_THAT(whole.messages[0], Catch::StartsWith("early stopping: no improvement for 2 epochs (best: epoch"));
+      CHECK(whole.messages[1] == fmt::format("restored the parameters of epoch {}, the best one\n", whole.epochs - 2));
+      REQUIRE(whole.epochs - 2 >= 2);
+      REQUIRE(!whole.best_file.empty());
+      for (int k = 1; k < static_cast<int>(whole.epochs); ++k) {
+        INFO("interrupted after epoch " << k);
+        const auto resumed = run(k, options, options, "after" + std::to_string(k));
+        CHECK(resumed.epochs == whole.epochs);
+        CHECK(resumed.messages == whole.messages);
+        CHECK(resumed.parameters == whole.parameters);
+        CHECK(resumed.best_file == whole.best_file);
+      }
+    }
+  }
+  SECTION("the first part without early stopping, the resumed one with it on the test loss (as reported)") {
+    const auto whole = run(0, options, options, "whole");
+    REQUIRE(whole.epochs < 30);
+    auto plain = quiet(30);
+    for (int k = 1; k < static_cast<int>(whole.epochs); ++k) {
+      INFO("interrupted after epoch " << k);
+      const auto resumed = run(k, plain, options, "plain" + std::to_string(k));
+      CHECK(resumed.epochs == whole.epochs);
+      REQUIRE(!resumed.messages.empty());
+      CHECK(resumed.messages[0] == whole.messages[0]);  // the same best epoch, the same stop
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("recalibrate_batch_norm after the last epoch: the same as re-estimating by hand", "[trainer][batchnorm]") {
   const auto train_set = make_data(128, 13), test_set = make_data(64, 14);
   auto train_run = [&](bool recalibrate_in_fit) {
@@ -398,4 +513,194 @@ TEST_CASE("recalibrate_batch_norm after the last epoch: the same as re-estimatin
     const bool statistics = params[i].name.find("running_") != std::string::npos;
     CHECK((before[i] != after[i]) == statistics);
   }
+}
+
+TEST_CASE("evaluate's confusion matrix, per-class and top-k accuracy match a computation from predict's scores",
+          "[trainer][metrics]") {
+  const auto train_set = make_data(128, 17), test_set = make_data(200, 18);
+  data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+  data::Loader test_data{test_set, 64, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+  Small model(6);
+  train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+  trainer.fit(train_data, quiet(1));  // one epoch: right and wrong predictions
+  const auto e = trainer.evaluate(test_data, {.confusion = true, .top_k = {1, 2, 3}});
+
+  // Independently: Model::predict's scores of the same images, ranked by a stable sort.
+  std::vector<float> images;
+  for (const auto& b : test_data.epoch(0)) images.insert(images.end(), b.images.begin(), b.images.end());
+  const auto scores = model.predict(images, 200);
+  REQUIRE(scores.size() == 200 * 4);
+  std::vector<long> confusion(16, 0), hits(3, 0);
+  for (int i = 0; i < 200; ++i) {
+    std::vector<int> order = {0, 1, 2, 3};
+    const float* row = scores.data() + i * 4;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return row[a] > row[b]; });
+    const int label = test_set.labels[static_cast<std::size_t>(i)];
+    ++confusion[static_cast<std::size_t>(label * 4 + order[0])];
+    const auto position = std::find(order.begin(), order.end(), label) - order.begin();
+    for (int k = 1; k <= 3; ++k) hits[static_cast<std::size_t>(k - 1)] += position < k;
+  }
+  REQUIRE(e.classes == 4);
+  CHECK(e.confusion == confusion);
+  long diagonal = 0;
+  for (int c = 0; c < 4; ++c) diagonal += e.confused(c, c);
+  CHECK(diagonal == e.correct);
+  CHECK(e.correct < 200);  // the check means something: some predictions are wrong
+  for (int k = 1; k <= 3; ++k) CHECK(e.top_k[static_cast<std::size_t>(k - 1)].accuracy == Approx(hits[k - 1] / 2.0));
+  CHECK(e.top_k[0].accuracy == Approx(e.accuracy));
+  for (int c = 0; c < 4; ++c) {
+    long row = 0;
+    for (int p = 0; p < 4; ++p) row += confusion[static_cast<std::size_t>(c * 4 + p)];
+    CHECK(e.class_accuracy[static_cast<std::size_t>(c)] == Approx(100.0 * e.confused(c, c) / row));
+  }
+  // Without options: loss and accuracy only, the same ones.
+  const auto plain = trainer.evaluate(test_data);
+  CHECK(plain.confusion.empty());
+  CHECK(plain.top_k.empty());
+  CHECK(plain.correct == e.correct);
+  CHECK(plain.loss == e.loss);
+}
+
+TEST_CASE("the batch log has a row per batch with the callback's values, and a resumed run's log reads as "
+          "an uninterrupted one's", "[trainer][batch_log]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(96, 19);
+  auto run = [&](const std::filesystem::path& log, int interrupt_after) {
+    data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+    Small model(2);
+    train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+    std::vector<train::BatchInfo> seen;
+    trainer.on_batch_end([&](const train::BatchInfo& b) { seen.push_back(b); });
+    auto options = quiet(3);
+    options.batch_log = log;
+    options.checkpoint = dir / (log.filename().string() + ".safetensors");
+    if (interrupt_after > 0) {
+      auto first = options;
+      first.epochs = interrupt_after;
+      trainer.fit(train_data, first);
+      // The interrupted process had logged part of the next epoch.
+      std::ofstream(log, std::ios::app) << (log.extension() == ".csv" ? fmt::format("{},1,3,99,32,9,9,9,9,9\n", interrupt_after + 1)
+                                                                       : fmt::format("{{\"epoch\":{},\"batch\":1}}\n", interrupt_after + 1));
+      Small fresh(0);
+      train::Trainer resumed{fresh, adam_for(fresh), loss::CrossEntropy<Cpu>{}};
+      resumed.resume(options.checkpoint);
+      resumed.fit(train_data, options);
+    } else {
+      trainer.fit(train_data, options);
+    }
+    return seen;
+  };
+  // Every row without its last field (the time, which differs between runs).
+  auto rows_without_time = [](const std::filesystem::path& path) {
+    std::vector<std::string> rows;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) rows.push_back(line.substr(0, line.rfind(path.extension() == ".csv" ? ',' : ':')));
+    return rows;
+  };
+
+  SECTION("JSON lines") {
+    const auto seen = run(dir / "log.jsonl", 0);
+    REQUIRE(seen.size() == 9);
+    std::ifstream in(dir / "log.jsonl");
+    std::size_t i = 0;
+    for (std::string line; std::getline(in, line); ++i) {
+      REQUIRE(i < seen.size());
+      const auto row = io::detail::JsonReader<Error>(line).parse();  // valid JSON, or this throws
+      auto field = [&](const std::string& key) {
+        for (std::size_t k = 0; k < row.keys.size(); ++k)
+          if (row.keys[k] == key) return row.items[k].text;
+        FAIL("no field " << key);
+        return std::string();
+      };
+      CHECK(std::stoi(field("epoch")) == seen[i].epoch);
+      CHECK(std::stol(field("batch")) == seen[i].batch);
+      CHECK(std::stol(field("batches")) == 3);
+      CHECK(std::stol(field("step")) == static_cast<long>(i + 1));
+      CHECK(std::stoi(field("size")) == seen[i].size);
+      CHECK(std::strtof(field("loss").c_str(), nullptr) == seen[i].loss);  // exact
+      CHECK(std::stoi(field("correct")) == seen[i].correct);
+      CHECK(std::strtod(field("accuracy").c_str(), nullptr) == Approx(100.0 * seen[i].correct / seen[i].size));
+      CHECK(std::strtof(field("lr").c_str(), nullptr) == seen[i].lr);
+      CHECK(std::strtod(field("seconds").c_str(), nullptr) >= 0);
+    }
+    CHECK(i == 9);
+    run(dir / "resumed.jsonl", 2);
+    CHECK(rows_without_time(dir / "resumed.jsonl") == rows_without_time(dir / "log.jsonl"));
+  }
+  SECTION("CSV") {
+    const auto seen = run(dir / "log.csv", 0);
+    std::ifstream in(dir / "log.csv");
+    std::string header;
+    std::getline(in, header);
+    CHECK(header == "epoch,batch,batches,step,size,loss,correct,accuracy,lr,seconds");
+    std::size_t i = 0;
+    for (std::string line; std::getline(in, line); ++i) {
+      REQUIRE(i < seen.size());
+      int epoch = 0, size = 0, correct = 0;
+      long batch = 0, batches = 0, step = 0;
+      float loss = 0, lr = 0;
+      double accuracy = 0, seconds = 0;
+      REQUIRE(std::sscanf(line.c_str(), "%d,%ld,%ld,%ld,%d,%f,%d,%lf,%f,%lf", &epoch, &batch, &batches, &step, &size,
+                          &loss, &correct, &accuracy, &lr, &seconds) == 10);
+      CHECK(epoch == seen[i].epoch);
+      CHECK(batch == seen[i].batch);
+      CHECK(step == static_cast<long>(i + 1));
+      CHECK(loss == seen[i].loss);
+      CHECK(correct == seen[i].correct);
+      CHECK(lr == seen[i].lr);
+    }
+    CHECK(i == 9);
+    run(dir / "resumed.csv", 1);
+    CHECK(rows_without_time(dir / "resumed.csv") == rows_without_time(dir / "log.csv"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("on a terminal 40 columns wide no redraw is wider, the test pass shows progress, and the plot is named",
+          "[trainer][progress]") {
+  const auto dir = temp_dir();
+  const auto train_set = make_data(96, 20), test_set = make_data(64, 21);
+  data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
+  data::Loader test_data{test_set, 16, data::augment::ToFloat{}, {.shuffle = false, .threads = 0}};
+  Small model(2);
+  train::Trainer trainer{model, adam_for(model), loss::CrossEntropy<Cpu>{}};
+  auto options = quiet(2);
+  options.output = train::Output::bar;
+  std::FILE* out = std::tmpfile();  // not a terminal: the width comes from $COLUMNS
+  options.out = out;
+  options.plot_png = dir / "run.png";
+  ::setenv("COLUMNS", "40", 1);
+  trainer.fit(train_data, test_data, options);
+  ::unsetenv("COLUMNS");
+  std::rewind(out);
+  std::string text;
+  for (int c; (c = std::fgetc(out)) != EOF;) text += static_cast<char>(c);
+  std::fclose(out);
+  // What the terminal shows: each redraw starts with \r and clears the line (\033[K).
+  std::vector<std::string> shown;
+  std::string current;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 3, "\033[K") == 0) {
+      i += 2;
+    } else if (text[i] == '\r' || text[i] == '\n') {
+      shown.push_back(current), current.clear();
+    } else {
+      current += text[i];
+    }
+  }
+  shown.push_back(current);
+  bool testing = false;
+  for (const auto& line : shown) {
+    INFO(line);
+    if (!line.starts_with("plot: ")) CHECK(line.size() <= 39);  // the bars, and the epoch lines wrapped
+    testing = testing || line.starts_with("epoch 2/2 test [");
+  }
+  CHECK(testing);
+  if (train::find_program("gnuplot").empty()) {
+    WARN("gnuplot is not installed (scripts/install-deps installs gnuplot-nox): the plot line is not checked");
+  } else {
+    CHECK(std::filesystem::file_size(options.plot_png) > 0);
+    CHECK(std::find(shown.begin(), shown.end(), "plot: " + options.plot_png.string()) != shown.end());
+  }
+  std::filesystem::remove_all(dir);
 }

@@ -150,6 +150,14 @@ inline std::vector<std::string> parse_label_names(std::string_view text, std::st
   return names;
 }
 
+// ctnn's CIFAR-10 download script: where CMake's ctnn targets say it is (the source tree's, or
+// the installed share/ctnn copy), else its place in ctnn's source tree.
+#ifdef CTNN_FETCH_CIFAR10_SCRIPT
+inline constexpr const char* fetch_cifar10_script = CTNN_FETCH_CIFAR10_SCRIPT;
+#else
+inline constexpr const char* fetch_cifar10_script = "cmake/ctnn_fetch_cifar10.cmake";
+#endif
+
 namespace detail {
 
 // The folder that holds the files: `dir` itself, or the archive's own subfolder inside it.
@@ -159,9 +167,9 @@ inline std::filesystem::path resolve_cifar_dir(const std::filesystem::path& dir,
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     throw DataError(fmt::format(
-        "{}: folder {} does not exist. Get the data with `cmake -DDEST=<folder> -P "
-        "cmake/ctnn_fetch_cifar10.cmake` (CIFAR-10), or unpack the binary archive there",
-        what, dir.string()));
+        "{}: folder {} does not exist. Get the data with `cmake -DDEST=<folder> -P {}` (CIFAR-10), or "
+        "unpack the binary archive there",
+        what, dir.string(), fetch_cifar10_script));
   if (!std::filesystem::exists(dir / probe, ec) &&
       std::filesystem::is_directory(dir / subfolder, ec))
     return dir / subfolder;

@@ -28,10 +28,14 @@ struct History {
 
   static constexpr const char* csv_header = "epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds";
 
-  // The epoch table as CSV: epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds.
-  std::string csv() const;
+  // How csv() writes the numbers: rounded for reading (4-6 digits), or exactly (the shortest
+  // text that reads back as the same double; checkpoints use it).
+  enum class Digits { readable, exact };
 
-  // Reads what csv() wrote (used when resuming, so the history runs on from where it stopped).
+  // The epoch table as CSV: epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds.
+  std::string csv(Digits digits = Digits::readable) const;
+
+  // Reads what csv() wrote, either way (used when resuming, so the history runs on from where it stopped).
   static History from_csv(const std::string& text);
 
   void write_csv(const std::filesystem::path& path) const;

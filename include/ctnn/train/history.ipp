@@ -11,11 +11,14 @@
 
 namespace ctnn::train {
 
-CTNN_INLINE std::string History::csv() const {
+CTNN_INLINE std::string History::csv(Digits digits) const {
   std::string out = std::string(csv_header) + "\n";
   for (const auto& e : epochs)
-    out += fmt::format("{},{:.6f},{:.4f},{:.6f},{:.4f},{:.6g},{:.3f}\n", e.epoch, e.train_loss, e.train_accuracy,
-                       e.test_loss, e.test_accuracy, e.lr, e.seconds);
+    out += digits == Digits::exact
+               ? fmt::format("{},{},{},{},{},{},{}\n", e.epoch, e.train_loss, e.train_accuracy, e.test_loss,
+                             e.test_accuracy, e.lr, e.seconds)
+               : fmt::format("{},{:.6f},{:.4f},{:.6f},{:.4f},{:.6g},{:.3f}\n", e.epoch, e.train_loss,
+                             e.train_accuracy, e.test_loss, e.test_accuracy, e.lr, e.seconds);
   return out;
 }
 

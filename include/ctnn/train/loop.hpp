@@ -19,7 +19,9 @@
 #include "ctnn/core/op_specs.hpp"       // LossResult
 #include "ctnn/io/checkpoint.hpp"       // Metadata
 #include "ctnn/schedule/schedule.hpp"   // Schedule
+#include "ctnn/train/batch_log.hpp"     // BatchInfo, BatchLog
 #include "ctnn/train/history.hpp"       // History, EpochRecord
+#include "ctnn/train/metrics.hpp"       // Evaluation, EvaluateOptions
 #include "ctnn/train/output.hpp"        // Output
 #include "ctnn/train/source.hpp"        // DataSource, BatchView
 
@@ -31,12 +33,6 @@ class ProgressPrinter;  // progress.hpp
 class TrainingError : public Error {
  public:
   using Error::Error;
-};
-
-struct Evaluation {
-  double loss = 0;      // mean over the samples
-  double accuracy = 0;  // percent
-  long samples = 0, correct = 0;
 };
 
 struct EarlyStopping {
@@ -53,26 +49,21 @@ struct FitOptions {
   long log_every = 100;                // batches between progress lines
   std::filesystem::path checkpoint;    // if set: model, optimizer and state after every epoch
   std::filesystem::path history_csv;   // if set: rewritten after every epoch
+  std::filesystem::path batch_log;     // if set: a row per training batch, JSON lines or .csv (batch_log.hpp)
   std::filesystem::path plot_png;      // if set: drawn (with gnuplot) when fit() returns
   std::optional<EarlyStopping> early_stopping;
-  bool keep_best = false;              // end with the parameters of the best epoch (test accuracy)
-  std::filesystem::path best_weights;  // if set: the best epoch's weights, saved when it improves
+  // The best epoch is the one with the best early-stopping metric (test accuracy without early
+  // stopping; the training metric without test data).
+  bool keep_best = false;              // end with the parameters of the best epoch
+  // If set: the best epoch's weights, saved when it improves. With keep_best and a checkpoint
+  // but no best_weights, they go to the checkpoint's name with ".best" before its extension
+  // (run.safetensors -> run.best.safetensors), so that a resumed run can end with them too.
+  std::filesystem::path best_weights;
   // After the training pass of the last epoch (epoch == epochs), before its evaluation:
   // re-estimate every BN layer's running statistics over one pass of that epoch's training
   // batches with dropout off (Trainer::recalibrate_batch_norm). The epoch's test figures,
   // history row and checkpoint then describe the re-estimated model.
   bool recalibrate_batch_norm = false;
-};
-
-// What an end-of-batch callback sees.
-struct BatchInfo {
-  int epoch = 0;           // from 1
-  long batch = 0;          // from 1
-  long batches = 0;        // in the epoch
-  int size = 0;            // samples in this batch
-  float loss = 0;          // this batch's mean loss
-  int correct = 0;         // this batch's correct predictions
-  float lr = 0;            // the learning rate of this step
 };
 
 namespace detail {
@@ -87,11 +78,14 @@ class Learner {
   virtual void set_momentum(float) = 0;  // ignored by optimizers without momentum
   virtual long steps() const = 0;        // optimizer steps taken
   virtual LossResult forward_loss(const BatchView&) = 0;
+  // The same in eval mode; also copies the model's outputs to `scores` when it isn't null.
+  virtual LossResult evaluate_batch(const BatchView&, std::vector<float>* scores) = 0;
   virtual void backward_and_step() = 0;  // of the last forward_loss
   virtual void accumulate_batch_norm_statistics(const BatchView&, long index) = 0;  // index from 1
   virtual void save_checkpoint(const std::filesystem::path&, io::Metadata) = 0;
   virtual io::Metadata load_checkpoint(const std::filesystem::path&) = 0;
   virtual void save_weights(const std::filesystem::path&, const io::Metadata&) = 0;
+  virtual void load_weights(const std::filesystem::path&) = 0;
   virtual std::vector<std::vector<float>> parameter_values() = 0;
   virtual void set_parameter_values(const std::vector<std::vector<float>>&) = 0;
 
@@ -104,7 +98,9 @@ class Loop {
   explicit Loop(schedule::Schedule s) : schedule(std::move(s)) {}
 
   CTNN_INLINE const History& run(Learner& learner, DataSource& train, DataSource* test, const FitOptions& options);
-  CTNN_INLINE Evaluation evaluate(Learner& learner, DataSource& data);
+  // One pass of epoch 0 of `data` in eval mode; `progress`, when given, shows it.
+  CTNN_INLINE Evaluation evaluate(Learner& learner, DataSource& data, const EvaluateOptions& options = {},
+                                  ProgressPrinter* progress = nullptr);
   // Re-estimates BN's running statistics over epoch `epoch` of `data`; returns the batches used.
   CTNN_INLINE long recalibrate_batch_norm(Learner& learner, DataSource& data, std::uint64_t epoch);
   CTNN_INLINE void save_checkpoint(Learner& learner, const std::filesystem::path& path);
@@ -119,14 +115,30 @@ class Loop {
 
  private:
   CTNN_INLINE EpochRecord train_epoch(Learner& learner, DataSource& train, int epoch, ProgressPrinter& progress,
-                                      const FitOptions& options);
-  CTNN_INLINE void track_best(Learner& learner, const EpochRecord& r, bool has_test, const FitOptions& options,
+                                      BatchLog* log, const FitOptions& options);
+  // Best-epoch bookkeeping for keep_best, best_weights and early stopping. It is a function of
+  // the history and the options alone, so fit() recomputes it from the history when it starts:
+  // after resume() (the checkpoint holds the history exactly) its decisions are those of an
+  // uninterrupted run, even with other options than the first run's.
+  struct Best {
+    double metric = -std::numeric_limits<double>::infinity();  // higher is better
+    int epoch = 0;                                              // 0: none yet
+    int stale_epochs = 0;                                       // since the best one
+  };
+  // Counts `r` into best_; true when it is the new best.
+  CTNN_INLINE bool count_epoch(const EpochRecord& r, const FitOptions& options);
+  CTNN_INLINE void track_best(Learner& learner, const EpochRecord& r, const FitOptions& options,
                               ProgressPrinter& progress);
+  CTNN_INLINE bool early_stop_due(const FitOptions& options, ProgressPrinter& progress);
+  CTNN_INLINE void restore_best(Learner& learner, const FitOptions& options, ProgressPrinter& progress);
 
-  double best_metric_ = -std::numeric_limits<double>::infinity();
-  int best_epoch_ = 0, stale_epochs_ = 0;
-  std::vector<std::vector<float>> best_;
+  Best best_;
+  std::vector<std::vector<float>> best_parameters_;  // keep_best's snapshot, of epoch best_parameters_epoch_
+  int best_parameters_epoch_ = 0;
 };
+
+// Where the best epoch's weights are written (empty: nowhere); see FitOptions::best_weights.
+CTNN_INLINE std::filesystem::path best_weights_file(const FitOptions& options);
 
 }  // namespace detail
 }  // namespace ctnn::train

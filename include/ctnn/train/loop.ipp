@@ -2,11 +2,12 @@
 #pragma once
 #include <chrono>
 #include <cmath>    // std::isfinite
-#include <cstdlib>  // std::strtod, std::strtof
+#include <cstdlib>  // std::strtof
 #include <limits>
 
 #include <fmt/format.h>
 
+#include "ctnn/train/batch_log.hpp"  // BatchLog
 #include "ctnn/train/loop.hpp"
 #include "ctnn/train/plot.hpp"      // plot_history
 #include "ctnn/train/progress.hpp"  // ProgressPrinter
@@ -17,14 +18,22 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
                                      const FitOptions& options) {
   ProgressPrinter progress(options.output, options.out, options.log_every);
   stop_requested = false;
+  // The bookkeeping of the epochs done so far (before resume(), or by an earlier fit()), under
+  // this fit's options; early stopping may already have decided.
+  best_ = {};
+  for (const auto& r : history.epochs) count_epoch(r, options);
+  if (best_parameters_epoch_ != best_.epoch) best_parameters_.clear(), best_parameters_epoch_ = 0;
+  stop_requested = early_stop_due(options, progress);
+  std::optional<BatchLog> log;
+  if (!options.batch_log.empty()) log.emplace(options.batch_log, epochs_done);
   for (int epoch = epochs_done + 1; epoch <= options.epochs && !stop_requested; ++epoch) {
-    EpochRecord record = train_epoch(learner, train, epoch, progress, options);
+    EpochRecord record = train_epoch(learner, train, epoch, progress, log ? &*log : nullptr, options);
     if (options.recalibrate_batch_norm && epoch == options.epochs) {
       const long batches = recalibrate_batch_norm(learner, train, static_cast<std::uint64_t>(epoch - 1));
       progress.message(fmt::format("re-estimated the BN statistics over {} training batches with dropout off", batches));
     }
     if (test) {
-      const Evaluation e = evaluate(learner, *test);
+      const Evaluation e = evaluate(learner, *test, {}, &progress);
       record.test_loss = e.loss;
       record.test_accuracy = e.accuracy;
     } else {
@@ -34,18 +43,17 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
     epochs_done = epoch;
     progress.end_epoch(record);
     schedule.end_epoch({record.train_loss, record.train_accuracy, record.test_loss, record.test_accuracy, test != nullptr});
-    track_best(learner, record, test != nullptr, options, progress);
+    track_best(learner, record, options, progress);
     if (!options.checkpoint.empty()) save_checkpoint(learner, options.checkpoint);
     if (!options.history_csv.empty()) history.write_csv(options.history_csv);
     for (auto& f : epoch_callbacks) f(record);
   }
-  if (options.keep_best && !best_.empty()) {
-    learner.set_parameter_values(best_);
-    progress.message(fmt::format("restored the parameters of epoch {}, the best one", best_epoch_));
-  }
+  if (options.keep_best) restore_best(learner, options, progress);
   if (!options.plot_png.empty()) {
     const std::string problem = plot_history(history, options.plot_png);
-    if (!problem.empty()) {
+    if (problem.empty()) {
+      progress.message(fmt::format("plot: {}", options.plot_png.string()));
+    } else {
       fmt::print(options.out ? options.out : stderr, "plot: {}; the history is in {}\n", problem,
                  options.history_csv.empty() ? std::string("no CSV (no history file was asked for)")
                                              : options.history_csv.string());
@@ -54,22 +62,32 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
   return history;
 }
 
-CTNN_INLINE Evaluation Loop::evaluate(Learner& learner, DataSource& data) {
+CTNN_INLINE Evaluation Loop::evaluate(Learner& learner, DataSource& data, const EvaluateOptions& options,
+                                      ProgressPrinter* progress) {
   const Mode previous = learner.mode();
   learner.set_mode(Mode::eval);
   Evaluation e;
   double loss_sum = 0;
+  const bool want_scores = options.confusion || !options.top_k.empty();
+  ClassificationCounts counts(options);
+  std::vector<float> scores;
+  const long batches = data.batches_per_epoch();
+  long index = 0;
+  if (progress) progress->begin_evaluation(batches);
   data.each_batch(0, [&](const BatchView& b) {
-    const auto r = learner.forward_loss(b);
+    const auto r = learner.evaluate_batch(b, want_scores ? &scores : nullptr);
+    if (want_scores) counts.add(scores, b.labels);
     loss_sum += static_cast<double>(r.loss) * b.size;
     e.correct += r.correct;
     e.samples += b.size;
+    if (progress) progress->evaluation_batch(++index, loss_sum / static_cast<double>(e.samples), e.correct, e.samples);
   });
   learner.set_mode(previous);
   if (e.samples > 0) {
     e.loss = loss_sum / static_cast<double>(e.samples);
     e.accuracy = 100.0 * static_cast<double>(e.correct) / static_cast<double>(e.samples);
   }
+  if (want_scores) counts.finish(e);
   return e;
 }
 
@@ -81,7 +99,7 @@ CTNN_INLINE long Loop::recalibrate_batch_norm(Learner& learner, DataSource& data
 }
 
 CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, int epoch, ProgressPrinter& progress,
-                                          const FitOptions& options) {
+                                          BatchLog* log, const FitOptions& options) {
   const long batches = train.batches_per_epoch();
   learner.set_mode(Mode::train);
   progress.begin_epoch(epoch, options.epochs, batches);
@@ -112,10 +130,9 @@ CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, i
     history.batch_losses.push_back(r.loss);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.batch(index, r.loss, correct, seen, elapsed);
-    if (!batch_callbacks.empty()) {
-      const BatchInfo info{epoch, index, batches, b.size, r.loss, r.correct, lr};
-      for (auto& f : batch_callbacks) f(info);
-    }
+    const BatchInfo info{epoch, index, batches, b.size, r.loss, r.correct, lr};
+    if (log) log->write(info, learner.steps(), elapsed);
+    for (auto& f : batch_callbacks) f(info);
   });
   if (seen == 0) throw Error(fmt::format("Trainer::fit: epoch {} of the training data has no batches", epoch));
   EpochRecord e;
@@ -128,39 +145,85 @@ CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, i
   return e;
 }
 
-// Best-epoch bookkeeping for keep_best, best_weights and early stopping.
-CTNN_INLINE void Loop::track_best(Learner& learner, const EpochRecord& r, bool has_test, const FitOptions& options,
-                                  ProgressPrinter& progress) {
+CTNN_INLINE std::filesystem::path best_weights_file(const FitOptions& options) {
+  if (!options.best_weights.empty()) return options.best_weights;
+  if (!options.keep_best || options.checkpoint.empty()) return {};
+  auto file = options.checkpoint;
+  const auto extension = file.extension();
+  return file.replace_extension(".best" + extension.string());
+}
+
+CTNN_INLINE bool Loop::count_epoch(const EpochRecord& r, const FitOptions& options) {
   const auto& es = options.early_stopping;
   const bool by_loss = es && es->metric == EarlyStopping::Metric::test_loss;
+  const bool has_test = !std::isnan(r.test_accuracy);
   // Higher is better: accuracy, or minus the loss (the training metrics without test data).
   const double value = by_loss ? -(has_test ? r.test_loss : r.train_loss) : (has_test ? r.test_accuracy : r.train_accuracy);
   const double min_delta = es ? es->min_delta : 0.0;
-  if (value > best_metric_ + min_delta || best_metric_ == -std::numeric_limits<double>::infinity()) {
-    best_metric_ = value;
-    best_epoch_ = r.epoch;
-    stale_epochs_ = 0;
-    if (options.keep_best) best_ = learner.parameter_values();
-    if (!options.best_weights.empty())
-      learner.save_weights(options.best_weights, {{"ctnn.epoch", std::to_string(r.epoch)}});
+  if (best_.epoch == 0 || value > best_.metric + min_delta) {
+    best_ = {value, r.epoch, 0};
+    return true;
+  }
+  ++best_.stale_epochs;
+  return false;
+}
+
+CTNN_INLINE void Loop::track_best(Learner& learner, const EpochRecord& r, const FitOptions& options,
+                                  ProgressPrinter& progress) {
+  if (count_epoch(r, options)) {
+    if (options.keep_best) best_parameters_ = learner.parameter_values(), best_parameters_epoch_ = r.epoch;
+    if (const auto file = best_weights_file(options); !file.empty())
+      learner.save_weights(file, {{"ctnn.epoch", std::to_string(r.epoch)}});
+  }
+  if (early_stop_due(options, progress)) stop_requested = true;
+}
+
+CTNN_INLINE bool Loop::early_stop_due(const FitOptions& options, ProgressPrinter& progress) {
+  const auto& es = options.early_stopping;
+  if (!es || best_.epoch == 0 || best_.stale_epochs < es->patience) return false;
+  progress.message(fmt::format("early stopping: no improvement for {} epochs (best: epoch {})", best_.stale_epochs,
+                               best_.epoch));
+  return true;
+}
+
+// keep_best: the best epoch's parameters from the snapshot, or, when that epoch came before
+// resume(), from the best-weights file.
+CTNN_INLINE void Loop::restore_best(Learner& learner, const FitOptions& options, ProgressPrinter& progress) {
+  if (best_.epoch == 0) return;
+  if (best_parameters_epoch_ == best_.epoch) {
+    learner.set_parameter_values(best_parameters_);
   } else {
-    ++stale_epochs_;
+    const auto file = best_weights_file(options);
+    std::string problem;
+    std::error_code ec;
+    if (file.empty()) {
+      problem = "no best-weights file was written (set a checkpoint or FitOptions::best_weights)";
+    } else if (!std::filesystem::exists(file, ec)) {
+      problem = fmt::format("{} is missing", file.string());
+    } else {
+      const auto m = io::read_safetensors(file).metadata;
+      const auto it = m.find("ctnn.epoch");
+      if (it == m.end() || it->second != std::to_string(best_.epoch))
+        problem = fmt::format("{} holds epoch {}", file.string(), it == m.end() ? "(none)" : it->second);
+    }
+    if (!problem.empty()) {
+      progress.message(fmt::format("keep_best: can't restore epoch {}, the best one, which came before the resume: "
+                                   "{}; the parameters stay those of epoch {}",
+                                   best_.epoch, problem, epochs_done));
+      return;
+    }
+    learner.load_weights(file);
   }
-  if (es && stale_epochs_ >= es->patience) {
-    progress.message(fmt::format("early stopping: no improvement for {} epochs (best: epoch {})", stale_epochs_,
-                                 best_epoch_));
-    stop_requested = true;
-  }
+  progress.message(fmt::format("restored the parameters of epoch {}, the best one", best_.epoch));
 }
 
 // Model, optimizer, dropout generator, epoch, history and schedule state.
 CTNN_INLINE void Loop::save_checkpoint(Learner& learner, const std::filesystem::path& path) {
   io::Metadata m;
   m["ctnn.epoch"] = std::to_string(epochs_done);
-  m["ctnn.history"] = history.csv();
+  // Exact, so that the best-epoch bookkeeping fit() recomputes from it is an uninterrupted run's.
+  m["ctnn.history"] = history.csv(History::Digits::exact);
   m["ctnn.schedule"] = schedule.state();
-  m["ctnn.best_metric"] = fmt::format("{:a}", best_metric_);
-  m["ctnn.stale_epochs"] = std::to_string(stale_epochs_);
   std::string losses;  // every batch's loss, so a resumed run's plot covers the whole run
   for (const float l : history.batch_losses) losses += fmt::format("{:.6g} ", l);
   m["ctnn.batch_losses"] = losses;
@@ -173,9 +236,6 @@ CTNN_INLINE void Loop::resume(Learner& learner, const std::filesystem::path& pat
   epochs_done = static_cast<int>(io::detail::parse_long(io::detail::require(m, "ctnn.epoch", source), "ctnn.epoch", source));
   history = History::from_csv(io::detail::require(m, "ctnn.history", source));
   schedule.restore(io::detail::require(m, "ctnn.schedule", source));
-  best_metric_ = std::strtod(io::detail::require(m, "ctnn.best_metric", source).c_str(), nullptr);
-  stale_epochs_ = static_cast<int>(
-      io::detail::parse_long(io::detail::require(m, "ctnn.stale_epochs", source), "ctnn.stale_epochs", source));
   if (const auto it = m.find("ctnn.batch_losses"); it != m.end()) {
     const char* p = it->second.c_str();
     for (char* end = nullptr;; p = end) {
@@ -184,7 +244,8 @@ CTNN_INLINE void Loop::resume(Learner& learner, const std::filesystem::path& pat
       history.batch_losses.push_back(v);
     }
   }
-  best_.clear();  // keep_best's snapshot is not in the checkpoint; best_weights (a file) is
+  // keep_best's snapshot is not in the checkpoint; fit() reads the best-weights file if needed.
+  best_parameters_.clear(), best_parameters_epoch_ = 0;
 }
 
 }  // namespace ctnn::train::detail

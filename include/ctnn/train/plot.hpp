@@ -15,6 +15,10 @@ namespace ctnn::train {
 // The full path of `program` on PATH, or empty.
 CTNN_INLINE std::string find_program(std::string_view program);
 
+// The step between the accuracy plot's epoch ticks for `epochs` epochs: a whole number (1, 2,
+// 5, 10, 20, ...), the smallest that leaves at most 10 ticks.
+CTNN_INLINE int epoch_tick_step(int epochs);
+
 // The gnuplot script that draws `history` into `png` (the data is inline).
 CTNN_INLINE std::string gnuplot_script(const History& history, const std::filesystem::path& png);
 

@@ -1,6 +1,6 @@
 // Definitions for plot.hpp (inline, or compiled once with CTNN_SEPARATE_COMPILATION).
 #pragma once
-#include <algorithm>  // std::min
+#include <algorithm>  // std::min, std::max
 #include <cstdio>   // popen, pclose
 #include <cstdlib>  // std::getenv
 
@@ -24,6 +24,13 @@ CTNN_INLINE std::string find_program(std::string_view program) {
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return {};
+}
+
+CTNN_INLINE int epoch_tick_step(int epochs) {
+  // 1, 2, 5, 10, 20, 50, ...: the smallest that leaves at most 10 ticks.
+  for (long long scale = 1;; scale *= 10)
+    for (const long long step : {1, 2, 5})
+      if (epochs <= 10 * step * scale) return static_cast<int>(step * scale);
 }
 
 CTNN_INLINE std::string gnuplot_script(const History& history, const std::filesystem::path& png) {
@@ -54,6 +61,11 @@ CTNN_INLINE std::string gnuplot_script(const History& history, const std::filesy
            : "set key top right\nplot $loss using 1:2 with lines lc rgb '#c0c0e0' title 'batch', "
              "$loss using 1:3 with lines lw 2 lc rgb '#2040a0' title 'mean of 100'\nunset key\n";
   s += "set title 'Test Accuracy Curve'\nset xlabel 'Epoch'\nset ylabel 'Accuracy (%)'\n";
+  // Epochs are whole numbers: ticks on integers only, and a range that holds a single epoch.
+  const int last = history.epochs.empty() ? 1 : std::max(1, history.epochs.back().epoch);
+  const int first = history.epochs.empty() ? 1 : std::min(last, std::max(1, history.epochs.front().epoch));
+  s += fmt::format("set xrange [{}:{}]\nset xtics {}\nset mxtics 1\nset format x '%.0f'\n", first - 0.5, last + 0.5,
+                   epoch_tick_step(last - first + 1));
   s += history.epochs.empty() ? "plot 0\n" : "plot $accuracy using 1:2 with linespoints pt 7 ps 0.5\n";
   s += "unset multiplot\nset output\n";
   return s;

@@ -28,10 +28,24 @@
 #include "ctnn/optim/state.hpp"         // Optimizer, HasMomentum
 #include "ctnn/schedule/schedule.hpp"   // Schedule
 #include "ctnn/train/history.hpp"       // History, EpochRecord
-#include "ctnn/train/loop.hpp"          // Loop, Learner, FitOptions, Evaluation, ...
+#include "ctnn/train/loop.hpp"          // Loop, Learner, FitOptions, ...
+#include "ctnn/train/metrics.hpp"       // Evaluation, EvaluateOptions
 #include "ctnn/train/source.hpp"        // DataSource, as_data_source
 
+namespace ctnn {
+template <class Net, class In, class Backend>
+class Model;  // model.hpp
+}  // namespace ctnn
+
 namespace ctnn::train {
+namespace detail {
+template <class ModelT>
+struct model_backend;
+template <class Net, class In, class Backend>
+struct model_backend<Model<Net, In, Backend>> {
+  using type = Backend;
+};
+}  // namespace detail
 
 // The model-specific half of training: forward, loss, backward and the optimizer step, and
 // checkpoints of this model and optimizer. Everything else is detail::Loop's.
@@ -54,11 +68,12 @@ class Trainer final : private detail::Learner {
     return loop_.run(*this, train_source, nullptr, options);
   }
 
-  // Mean loss and accuracy over one pass of `data` in eval mode (epoch 0 of the source).
+  // Mean loss and accuracy over one pass of `data` in eval mode (epoch 0 of the source); with
+  // `options`, also the confusion matrix, per-class and top-k accuracies (train/metrics.hpp).
   template <class Data>
-  Evaluation evaluate(Data& data) {
+  Evaluation evaluate(Data& data, const EvaluateOptions& options = {}) {
     auto&& source = as_data_source(data);
-    return loop_.evaluate(*this, source);
+    return loop_.evaluate(*this, source, options);
   }
 
   // Re-estimates every BN layer's running statistics over one pass of epoch `epoch` of `data`
@@ -134,6 +149,11 @@ class Trainer final : private detail::Learner {
   }
   long steps() const override { return optimizer_.steps(); }
   LossResult forward_loss(const BatchView& b) override { return loss_.forward(model_->forward(b.images, b.size), b.labels); }
+  LossResult evaluate_batch(const BatchView& b, std::vector<float>* scores) override {
+    const auto& out = model_->forward(b.images, b.size);
+    if (scores) *scores = detail::model_backend<ModelT>::type::to_host(out);
+    return loss_.forward(out, b.labels);
+  }
   void backward_and_step() override {
     model_->backward(loss_.gradient());
     optimizer_.step();
@@ -150,6 +170,7 @@ class Trainer final : private detail::Learner {
   void save_weights(const std::filesystem::path& path, const io::Metadata& m) override {
     io::save_weights(path, *model_, m);
   }
+  void load_weights(const std::filesystem::path& path) override { io::load_weights(path, *model_); }
   std::vector<std::vector<float>> parameter_values() override {
     std::vector<std::vector<float>> values;
     for (auto& p : model_->parameters()) values.push_back(p.value->to_vector());
