@@ -1,4 +1,5 @@
-// The umbrella header: every layer, Sequential, Model, losses and optimizers, plus a backend:
+// The umbrella header: every layer and combinator, Sequential, Model, losses and optimizers
+// (the model zoo is include/ctnn/models/), plus a backend:
 // the CUDA one in a translation unit compiled by nvcc (link ctnn::cuda), the oneDNN CPU one
 // elsewhere when oneDNN is installed (link ctnn::cpu). nvcc 13 stops with an internal error
 // on oneDNN's dnnl.hpp in C++20 mode, so a program that uses both keeps its CPU code in a
@@ -7,6 +8,7 @@
 #include "ctnn/core/shape.hpp"
 #include "ctnn/layers/activation.hpp"
 #include "ctnn/layers/batchnorm.hpp"
+#include "ctnn/layers/branches.hpp"
 #include "ctnn/layers/conv.hpp"
 #include "ctnn/layers/dropout.hpp"
 #include "ctnn/layers/flatten.hpp"
