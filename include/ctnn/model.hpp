@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -34,7 +35,7 @@ template <class Backend> struct NoRuntime {
 
 // The summary table of a model with input shape `input` (Model::summary()).
 CTNN_INLINE std::string format_summary(const std::vector<SummaryRow>& rows, const std::string& input,
-                                       long parameters, long flops_per_sample);
+                                       long parameters, long trainable, long flops_per_sample);
 }  // namespace detail
 
 template <class Net, class In, class Backend>
@@ -49,6 +50,8 @@ class Model {
   using Tensor = typename Backend::Tensor;
 
   static constexpr long parameter_count = Net::template parameter_count<In>;
+  // Those an optimizer updates: all but the ones inside Frozen<...> layers.
+  static constexpr long trainable_parameter_count = detail::trainable_parameters<Net, In>();
   static constexpr long flops_per_sample = Net::template flops<In>;  // forward
 
   explicit Model(std::uint64_t seed = 0) { initialize(seed); }
@@ -68,19 +71,48 @@ class Model {
   // Runs the network on `batch` samples of In, NCHW (or N x features) floats. The returned
   // output stays valid until the next forward.
   const Tensor& forward(std::span<const float> samples, long batch) {
-    if (batch < 1) throw Error(fmt::format("Model::forward: the batch size must be at least 1, got {}", batch));
-    if (static_cast<long>(samples.size()) != batch * In::size)
-      throw Error(fmt::format("Model::forward: {} floats given for a batch of {} samples of shape {} "
-                              "(expected {} = {} x {})",
-                              samples.size(), batch, shape_name<In>(), batch * In::size, batch, In::size));
+    check_input(samples, batch, "Model::forward");
     Backend::from_host(input_, samples, dims(batch));
-    return runtime_.forward(input_, context_);
+    forwarded_ = false;  // until the whole network has run
+    const Tensor& out = runtime_.forward(input_, context_);
+    forwarded_ = true;
+    return out;
+  }
+
+  // The network's features at a layer: runs it up to and including the layer at `path` (as
+  // parameters name it: "layer4", "layer3.1", "2") and returns that layer's output, in the
+  // model's current mode. Valid until the next forward. See Sequential::forward_until.
+  const Tensor& forward_to(std::string_view path, std::span<const float> samples, long batch) {
+    check_input(samples, batch, "Model::forward_to");
+    Backend::from_host(input_, samples, dims(batch));
+    forwarded_ = false;  // the layers after `path` didn't run: no backward from this
+    if constexpr (requires { runtime_.forward_until(input_, context_, path); })
+      return runtime_.forward_until(input_, context_, path);
+    else
+      throw Error(fmt::format("Model::forward_to(\"{}\"): the network is a single {}, which has no inner layers",
+                              path, Net::name()));
+  }
+
+  // forward_to in eval mode (BN's running statistics, no dropout), copied to the host: N rows of
+  // the layer's output size, in plain order (NCHW for images).
+  std::vector<float> features(std::string_view path, std::span<const float> samples, long batch) {
+    const Mode previous = context_.mode;
+    context_.mode = Mode::eval;
+    struct Restore {
+      Context<Backend>& c;
+      Mode mode;
+      ~Restore() { c.mode = mode; }
+    } restore{context_, previous};
+    return Backend::to_host(forward_to(path, samples, batch));
   }
 
   // Back-propagates the gradient of the loss with respect to the last forward's output.
   // Parameter gradients are overwritten (not accumulated). Returns the input gradient when
   // asked for it, otherwise nullptr.
   const Tensor* backward(const Tensor& output_grad, bool want_input_grad = false) {
+    if (!forwarded_)
+      throw Error("Model::backward: no complete forward has run since the model was made (or since forward_to); "
+                  "backward differentiates the last forward");
     return runtime_.backward(output_grad, context_, want_input_grad);
   }
 
@@ -130,10 +162,18 @@ class Model {
 
   // A table of every layer: output shape, parameters and forward FLOPs per sample.
   static std::string summary() {
-    return detail::format_summary(summary_rows(), shape_name<In>(), parameter_count, flops_per_sample);
+    return detail::format_summary(summary_rows(), shape_name<In>(), parameter_count, trainable_parameter_count,
+                                  flops_per_sample);
   }
 
  private:
+  static void check_input(std::span<const float> samples, long batch, const char* where) {
+    if (batch < 1) throw Error(fmt::format("{}: the batch size must be at least 1, got {}", where, batch));
+    if (static_cast<long>(samples.size()) != batch * In::size)
+      throw Error(fmt::format("{}: {} floats given for a batch of {} samples of shape {} (expected {} = {} x {})",
+                              where, samples.size(), batch, shape_name<In>(), batch * In::size, batch, In::size));
+  }
+
   static std::vector<std::int64_t> dims(long batch) {
     if constexpr (ImageShape<In>) return {batch, In::channels, In::height, In::width};
     else return {batch, In::features};
@@ -145,6 +185,7 @@ class Model {
   NetworkRuntime runtime_;
   Context<Backend> context_;
   Tensor input_;
+  bool forwarded_ = false;  // the last forward ran the whole network, so backward may follow
 };
 
 }  // namespace ctnn

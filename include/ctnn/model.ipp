@@ -9,7 +9,7 @@
 namespace ctnn::detail {
 
 CTNN_INLINE std::string format_summary(const std::vector<SummaryRow>& rows, const std::string& input,
-                                       long parameters, long flops_per_sample) {
+                                       long parameters, long trainable, long flops_per_sample) {
   // Columns as wide as their longest entry: paths such as "layer4.1.downsample.0" are long.
   std::size_t path_width = 5, type_width = 4;
   for (const auto& row : rows) path_width = std::max(path_width, row.path.size()), type_width = std::max(type_width, row.layer.size());
@@ -19,7 +19,9 @@ CTNN_INLINE std::string format_summary(const std::vector<SummaryRow>& rows, cons
   for (const auto& row : rows)
     text += fmt::format("{:<{}} {:<{}} {:>12} {:>12} {:>14.3f}\n", row.path, path_width, row.layer, type_width,
                         row.output, row.parameters, row.flops / 1e6);
-  text += fmt::format("total: {} parameters, {:.1f} MFLOP per sample forward\n", parameters, flops_per_sample / 1e6);
+  const std::string frozen = trainable == parameters ? "" : fmt::format(" ({} trainable)", trainable);
+  text += fmt::format("total: {} parameters{}, {:.1f} MFLOP per sample forward\n", parameters, frozen,
+                      flops_per_sample / 1e6);
   return text;
 }
 

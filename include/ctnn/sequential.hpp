@@ -7,11 +7,16 @@
 // the last shape directly, and the layers are stored in a flat aggregate, so no template
 // recursion deepens with the length (a ResNet-152-length list compiles at -ftemplate-depth=128).
 #pragma once
+#include <array>
 #include <cstddef>  // std::size_t
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>  // std::index_sequence
 
+#include <fmt/core.h>
+
+#include "ctnn/core/error.hpp"        // Error
 #include "ctnn/core/typelist.hpp"     // nth, Slots
 #include "ctnn/layers/composite.hpp"  // Named, key_of, LayerError, the composite protocol
 #include "ctnn/layers/layer.hpp"      // the layer contract
@@ -155,6 +160,16 @@ struct Sequential {
       using type = detail::Slots<typename decltype(runtime_for<I>())::type...>;
     };
 
+    // Which layers have trainable parameters, and whether any layer before each one has.
+    static constexpr auto trains = []<std::size_t... I>(std::index_sequence<I...>) {
+      return std::array<bool, size>{(detail::trainable_parameters<child<I>, shape_at<In, I>>() > 0)...};
+    }(std::index_sequence_for<Layers...>{});
+    static constexpr auto trains_before = [] {
+      std::array<bool, size> before{};
+      for (std::size_t i = 1; i < size; ++i) before[i] = before[i - 1] || trains[i - 1];
+      return before;
+    }();
+
    public:
     using Tensor = typename B::Tensor;
 
@@ -176,15 +191,69 @@ struct Sequential {
       return *current;
     }
 
-    // Runs the layers' backward in reverse; the first layer computes its input gradient
-    // only when want_dx (a network's input rarely needs one).
+    // Runs the layers up to and including the one at `path` (keys joined with dots, as
+    // parameter names are: "layer3", "layer3.1") and returns its output: the features a
+    // network computes at that point. A path into a nested Sequential recurses; one that
+    // names nothing, points inside another kind of composite, or names a layer that runs fused
+    // with the next one (its output alone is never computed) is an error.
+    const Tensor& forward_until(const Tensor& x, Context<B>& context, std::string_view path) {
+      const Tensor* current = &x;
+      const Tensor* found = nullptr;
+      std::size_t running = 0;
+      bool in_layer = false;  // failures of a layer name it; a wrong path is the caller's
+      try {
+        detail::for_each_slot(layers_, [&]<std::size_t I>(auto& layer) {
+          if (found) return;
+          running = I;
+          const std::string_view key = keys[I];
+          const bool here = path == key;
+          const bool inside = path.size() > key.size() && path.starts_with(key) && path[key.size()] == '.';
+          if (here && fuses_next<I>)
+            throw Error(fmt::format("features at \"{}\": this layer runs fused with the next one ({}), so its own "
+                                    "output is never computed; ask for the next layer's path", path,
+                                    child<I + (I + 1 < size ? 1 : 0)>::name()));
+          if constexpr (requires { layer.forward_until(*current, context, path); }) {
+            if (inside) {
+              found = &layer.forward_until(*current, context, path.substr(key.size() + 1));
+              return;
+            }
+          } else if (inside) {
+            throw Error(fmt::format("features at \"{}\": \"{}\" is a {}, which can't stop inside", path, key,
+                                    child<I>::name()));
+          }
+          in_layer = true;
+          current = &layer.forward(*current, context);
+          in_layer = false;
+          if (here) found = current;
+        });
+      } catch (const LayerError&) {
+        detail::rethrow_from_child(keys[running], names[running]);
+      } catch (...) {
+        if (in_layer) detail::rethrow_from_child(keys[running], names[running]);
+        throw;
+      }
+      if (!found) {
+        std::string known;
+        for (const char* key : keys) known += (known.empty() ? "" : ", ") + std::string(key);
+        throw Error(fmt::format("features at \"{}\": no layer has this path here (this Sequential's keys: {})", path,
+                                known));
+      }
+      return *found;
+    }
+
+    // Runs the layers' backward in reverse. A layer computes its input gradient when the
+    // caller wants one (want_dx) or a layer before it trains; one that trains nothing and
+    // owes no gradient is skipped, so a frozen prefix (or a network's first layer) costs
+    // nothing. Returns the input gradient when want_dx, else nullptr.
     const Tensor* backward(const Tensor& dy, Context<B>& context, bool want_dx) {
       const Tensor* gradient = &dy;
       std::size_t running = size - 1;
       try {
         detail::for_each_slot_reversed(layers_, [&]<std::size_t I>(auto& layer) {
           running = I;
-          gradient = layer.backward(*gradient, context, I > 0 || want_dx);
+          const bool dx_needed = want_dx || trains_before[I];
+          if (!trains[I] && !dx_needed) gradient = nullptr;
+          else gradient = layer.backward(*gradient, context, dx_needed);
         });
       } catch (...) {
         detail::rethrow_from_child(keys[running], names[running]);

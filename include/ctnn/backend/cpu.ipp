@@ -49,7 +49,13 @@ dnnl::pooling_forward::primitive_desc forward_pd;
 dnnl::pooling_forward forward;
 dnnl::pooling_backward::primitive_desc backward_pd;
 dnnl::pooling_backward backward;
-Tensor workspace, dy_scratch;  // max pooling's argmax, kept from forward for backward
+bool backward_built = false;
+// An eval-mode forward runs oneDNN's inference kind, which keeps no argmax; a backward after
+// it (saliency, a frozen network's input gradient) first runs this training kind into scratch.
+dnnl::pooling_forward::primitive_desc train_pd;
+dnnl::pooling_forward train_forward;
+const Tensor* input = nullptr;
+Tensor workspace, dy_scratch, train_output;  // workspace: max pooling's argmax, for backward
 };
 struct FlattenPrimitives {
 dnnl::memory::desc input_desc;
@@ -326,31 +332,64 @@ CTNN_INLINE void Cpu::relu_backward(ReluState& state, const Tensor& x, const Ten
                       {{DNNL_ARG_SRC, cpu::mem(x)}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, cpu::mem(dx)}});
 }
 
+}  // namespace ctnn
+
+namespace ctnn::cpu {
+
+// Pooling `s` on `src`, as oneDNN describes it.
+struct PoolGeometry {
+  dnnl::algorithm algorithm;
+  dnnl::memory::dims strides, kernel, padding, padding_r;
+};
+
+inline PoolGeometry pool_geometry(const PoolSpec& s) {
+  using namespace dnnl;
+  // Average pooling divides by the whole window, padding included (PyTorch's default). In
+  // floor mode no window reaches past the padding, so that is always kernel_h * kernel_w.
+  // Floor mode: rows and columns the last window doesn't reach are dropped, as in PyTorch.
+  return {s.kind == PoolKind::max ? algorithm::pooling_max : algorithm::pooling_avg_include_padding,
+          {s.stride_h, s.stride_w},
+          {s.kernel_h, s.kernel_w},
+          {s.pad_h, s.pad_w},
+          {(s.out_height - 1) * s.stride_h + s.kernel_h - s.in_height - s.pad_h,
+           (s.out_width - 1) * s.stride_w + s.kernel_w - s.in_width - s.pad_w}};
+}
+
+inline dnnl::pooling_forward::primitive_desc pool_forward_desc(const PoolSpec& s, const dnnl::memory::desc& src,
+                                                               dnnl::prop_kind kind) {
+  const auto g = pool_geometry(s);
+  const dnnl::memory::desc dst({src.dims()[0], s.channels, s.out_height, s.out_width}, f32, Format::any);
+  return {{kind, g.algorithm, src, dst, g.strides, g.kernel, g.padding, g.padding_r}, runtime().engine};
+}
+
+// Backward for the training-kind forward `hint` on `src`.
+inline void pool_backward_build(PoolPrimitives& st, const PoolSpec& s, const dnnl::memory::desc& src,
+                                const dnnl::pooling_forward::primitive_desc& hint) {
+  const auto g = pool_geometry(s);
+  st.backward_pd = {{g.algorithm, src, hint.dst_desc(), g.strides, g.kernel, g.padding, g.padding_r},
+                    runtime().engine, hint};
+  st.backward = dnnl::pooling_backward(st.backward_pd);
+  st.backward_built = true;
+}
+
+}  // namespace ctnn::cpu
+
+namespace ctnn {
+
 CTNN_INLINE void Cpu::pool_forward(PoolState& state, const PoolSpec& s, const Tensor& x, Tensor& y, Mode mode) {
   auto& st = *state;
   const auto x_desc = cpu::desc(x);
   using namespace dnnl;
   if (st.built_for != x_desc || st.built_mode != mode) {
-    const auto& engine = cpu::runtime().engine;
-    // Average pooling divides by the whole window, padding included (PyTorch's default). In
-    // floor mode no window reaches past the padding, so that is always kernel_h * kernel_w.
-    const auto algo = s.kind == PoolKind::max ? algorithm::pooling_max : algorithm::pooling_avg_include_padding;
-    const memory::desc dst({x.batch(), s.channels, s.out_height, s.out_width}, cpu::f32, cpu::Format::any);
-    const memory::dims strides{s.stride_h, s.stride_w}, kernel{s.kernel_h, s.kernel_w}, padding{s.pad_h, s.pad_w};
-    // Floor mode: rows and columns the last window doesn't reach are dropped, as in PyTorch.
-    const memory::dims padding_r{(s.out_height - 1) * s.stride_h + s.kernel_h - s.in_height - s.pad_h,
-                                 (s.out_width - 1) * s.stride_w + s.kernel_w - s.in_width - s.pad_w};
-    const auto prop = mode == Mode::train ? prop_kind::forward_training : prop_kind::forward_inference;
-    st.forward_pd = {{prop, algo, x_desc, dst, strides, kernel, padding, padding_r}, engine};
+    const auto kind = mode == Mode::train ? prop_kind::forward_training : prop_kind::forward_inference;
+    st.forward_pd = cpu::pool_forward_desc(s, x_desc, kind);
     st.forward = pooling_forward(st.forward_pd);
-    if (mode == Mode::train) {
-      st.backward_pd = {{algo, x_desc, st.forward_pd.dst_desc(), strides, kernel, padding, padding_r},
-                        engine, st.forward_pd};
-      st.backward = pooling_backward(st.backward_pd);
-    }
+    st.backward_built = false;
+    if (mode == Mode::train) cpu::pool_backward_build(st, s, x_desc, st.forward_pd);
     st.built_for = x_desc;
     st.built_mode = mode;
   }
+  st.input = &x;
   cpu::ensure(y, st.forward_pd.dst_desc());
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, cpu::mem(x)}, {DNNL_ARG_DST, cpu::mem(y)}};
   if (mode == Mode::train && s.kind == PoolKind::max) {
@@ -362,11 +401,26 @@ CTNN_INLINE void Cpu::pool_forward(PoolState& state, const PoolSpec& s, const Te
 
 CTNN_INLINE void Cpu::pool_backward(PoolState& state, const PoolSpec& s, const Tensor& dy, Tensor& dx) {
   auto& st = *state;
-  if (st.built_mode != Mode::train)
-    throw Error("pooling backward: the last forward ran in eval mode; run forward in train mode first");
+  using namespace dnnl;
+  if (!st.input) throw Error("pooling backward: no forward has run");
+  if (st.built_mode == Mode::eval) {
+    // The eval forward kept no argmax: run the training kind on the same input for it.
+    if (!st.backward_built) {
+      st.train_pd = cpu::pool_forward_desc(s, st.built_for, prop_kind::forward_training);
+      st.train_forward = pooling_forward(st.train_pd);
+      cpu::pool_backward_build(st, s, st.built_for, st.train_pd);
+    }
+    if (s.kind == PoolKind::max) {
+      cpu::ensure(st.workspace, st.train_pd.workspace_desc());
+      cpu::ensure(st.train_output, st.train_pd.dst_desc());
+      st.train_forward.execute(cpu::runtime().stream, {{DNNL_ARG_SRC, cpu::mem(*st.input)},
+                                                       {DNNL_ARG_DST, cpu::mem(st.train_output)},
+                                                       {DNNL_ARG_WORKSPACE, cpu::mem(st.workspace)}});
+    }
+  }
   const auto diff_dst = cpu::in_layout(cpu::mem(dy), st.backward_pd.diff_dst_desc(), st.dy_scratch);
   cpu::ensure(dx, st.backward_pd.diff_src_desc());
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, cpu::mem(dx)}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, cpu::mem(dx)}};
   if (s.kind == PoolKind::max) args.emplace(DNNL_ARG_WORKSPACE, cpu::mem(st.workspace));
   st.backward.execute(cpu::runtime().stream, args);
 }

@@ -257,10 +257,9 @@ struct Cuda {
     cuda::PoolingDescriptor pooling;
     const Tensor* input = nullptr;
     const Tensor* output = nullptr;
-    Mode last_mode = Mode::train;
   };
 
-  static void pool_forward(PoolState& st, const PoolSpec& s, const Tensor& x, Tensor& y, Mode mode) {
+  static void pool_forward(PoolState& st, const PoolSpec& s, const Tensor& x, Tensor& y, Mode) {
     auto& rt = cuda::runtime();
     const cuda::Dims out{x.batch(), s.channels, s.out_height, s.out_width};
     if (st.built_for != x.dims()) {
@@ -277,12 +276,12 @@ struct Cuda {
                                         y.data()));
     st.input = &x;
     st.output = &y;
-    st.last_mode = mode;
   }
 
+  // cuDNN's pooling backward reads the forward's input and output, which an eval-mode forward
+  // leaves as a training one does, so backward works after either.
   static void pool_backward(PoolState& st, const PoolSpec&, const Tensor& dy, Tensor& dx) {
-    if (st.last_mode != Mode::train)
-      throw Error("pooling backward: the last forward ran in eval mode; run forward in train mode first");
+    if (!st.input) throw Error("pooling backward: no forward has run");
     dx.ensure(st.input->dims());
     CTNN_CUDA_CHECK(cudnnPoolingBackward(cuda::runtime().cudnn, st.pooling, &cuda::one, st.y_desc, st.output->data(),
                                          st.y_desc, dy.data(), st.x_desc, st.input->data(), &cuda::zero, st.x_desc,

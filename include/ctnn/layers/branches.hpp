@@ -184,10 +184,10 @@ class JoinRuntime {
       for (std::size_t i = 0; i < count; ++i) parts[i] = &part_grads_[i], grads[i] = &part_grads_[i];
       B::concat_backward(concat_, dy, parts);
     }
-    std::array<const Tensor*, count> dx;
+    std::array<const Tensor*, count> dx{};
     for_each_slot_reversed(branches_, [&]<std::size_t I>(auto& branch) {
       running = I;
-      dx[I] = branch.backward(*grads[I], context, want_dx);
+      if (want_dx || trains[I]) dx[I] = branch.backward(*grads[I], context, want_dx);  // else nothing to learn
     });
     running = own;
     if (!want_dx) return nullptr;
@@ -200,6 +200,7 @@ class JoinRuntime {
   auto& branch() { return slot<I>(branches_); }
 
  private:
+  static constexpr std::array<bool, count> trains{(trainable_parameters<Branches, In>() > 0)...};
   Slots<typename Branches::template Runtime<In, B>...> branches_;
   std::array<const Tensor*, count> outputs_{};
   std::array<typename B::AddState, count - 1> adds_, gradient_adds_;

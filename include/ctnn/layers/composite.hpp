@@ -112,6 +112,30 @@ inline constexpr auto child_names = []<std::size_t... I>(std::index_sequence<I..
 
 }  // namespace detail
 
+// A layer whose parameters don't train (Frozen<L>) declares `static constexpr bool frozen = true`.
+template <class L>
+concept FrozenLayer = requires { requires L::frozen; };
+
+namespace detail {
+
+// The parameters of L (receiving In) that an optimizer updates: all of a leaf's, none of a
+// frozen layer's, and a composite's children's. Backward skips what trains nothing and feeds
+// no gradient to anything that does.
+template <class L, class In>
+constexpr long trainable_parameters() {
+  if constexpr (FrozenLayer<L>) {
+    return 0;
+  } else if constexpr (Composite<L>) {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (0L + ... + trainable_parameters<typename L::template child<I>, typename L::template child_input<In, I>>());
+    }(std::make_index_sequence<L::child_count>{});
+  } else {
+    return L::template parameter_count<In>;
+  }
+}
+
+}  // namespace detail
+
 // One row of a model summary.
 struct SummaryRow {
   std::string path;    // "layer2.0.conv1", as the parameters are named

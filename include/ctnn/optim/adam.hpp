@@ -21,6 +21,7 @@ struct AdamOptions {
   bool decoupled_weight_decay = false;  // true: AdamW
   // false: no weight decay on biases and BN's scale and shift (ParameterRef::is_bias_or_norm).
   bool decay_biases_and_norms = true;
+  LrScales lr_scales = {};  // learning-rate multipliers by name prefix (state.hpp)
 };
 
 template <class Backend>
@@ -33,6 +34,7 @@ class Adam {
       first_moment_.emplace_back(p.value->size());
       second_moment_.emplace_back(p.value->size());
     }
+    lr_scales_ = lr_scales_for(params_, options_.lr_scales, "optim::Adam");
   }
 
   void step() {
@@ -41,6 +43,7 @@ class Adam {
                1.0f - static_cast<float>(std::pow(double{options_.beta1}, steps_)),
                1.0f - static_cast<float>(std::pow(double{options_.beta2}, steps_))};
     for (std::size_t i = 0; i < params_.size(); ++i) {
+      s.lr = options_.lr * lr_scales_[i];
       s.weight_decay = weight_decay_for(params_[i], options_.weight_decay, options_.decay_biases_and_norms);
       Backend::adam_update(*params_[i].value, *params_[i].grad, first_moment_[i], second_moment_[i], s);
     }
@@ -74,6 +77,7 @@ class Adam {
  private:
   AdamOptions options_;
   ParameterList<Backend> params_;
+  std::vector<float> lr_scales_;  // per parameter
   std::vector<typename Backend::Buffer> first_moment_, second_moment_;
   long steps_ = 0;
 };
@@ -90,13 +94,14 @@ struct AdamWOptions {
   float eps = 1e-8f;
   float weight_decay = 1e-2f;
   bool decay_biases_and_norms = true;  // as in AdamOptions
+  LrScales lr_scales = {};             // as in AdamOptions
 };
 
 // AdamW: Adam with decoupled weight decay.
 template <class Backend>
 Adam<Backend> AdamW(ParameterList<Backend> parameters, AdamWOptions o = {}) {
   return Adam<Backend>(std::move(parameters), {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, true,
-                                                o.decay_biases_and_norms});
+                                                o.decay_biases_and_norms, std::move(o.lr_scales)});
 }
 
 }  // namespace ctnn::optim

@@ -20,6 +20,7 @@ struct SgdOptions {
   // false: no weight decay on biases and BN's scale and shift (ParameterRef::is_bias_or_norm),
   // as PyTorch users get with two parameter groups. PyTorch's default decays everything.
   bool decay_biases_and_norms = true;
+  LrScales lr_scales = {};  // learning-rate multipliers by name prefix (state.hpp)
 };
 
 template <class Backend>
@@ -33,11 +34,13 @@ class Sgd {
       params_.push_back(p);
       momentum_.emplace_back(options.momentum != 0 ? p.value->size() : 0);
     }
+    lr_scales_ = lr_scales_for(params_, options_.lr_scales, "optim::Sgd");
   }
 
   void step() {
     SgdStep s{options_.lr, options_.momentum, options_.dampening, 0.0f, options_.nesterov, steps_ == 0};
     for (std::size_t i = 0; i < params_.size(); ++i) {
+      s.lr = options_.lr * lr_scales_[i];
       s.weight_decay = weight_decay_for(params_[i], options_.weight_decay, options_.decay_biases_and_norms);
       Backend::sgd_update(*params_[i].value, *params_[i].grad, momentum_[i], s);
     }
@@ -79,6 +82,7 @@ class Sgd {
  private:
   SgdOptions options_;
   ParameterList<Backend> params_;
+  std::vector<float> lr_scales_;  // per parameter
   std::vector<typename Backend::Buffer> momentum_;
   long steps_ = 0;
 };

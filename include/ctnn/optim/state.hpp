@@ -3,8 +3,12 @@
 #pragma once
 #include <concepts>  // std::convertible_to
 #include <string>
+#include <utility>  // std::pair
 #include <vector>
 
+#include <fmt/core.h>
+
+#include "ctnn/core/error.hpp"       // Error
 #include "ctnn/core/parameters.hpp"  // ParameterRef
 
 namespace ctnn::optim {
@@ -13,6 +17,36 @@ namespace ctnn::optim {
 template <class Backend>
 float weight_decay_for(const ParameterRef<Backend>& p, float weight_decay, bool decay_biases_and_norms) {
   return decay_biases_and_norms || !p.is_bias_or_norm() ? weight_decay : 0.0f;
+}
+
+// Learning-rate multipliers by parameter-name prefix, for discriminative fine-tuning (a smaller
+// rate for a pretrained backbone than for a new head), as PyTorch's parameter groups give:
+//   optim::Sgd sgd(model.parameters(), {.lr = 0.01f, .lr_scales = {{"layer3.", 0.1f}, {"layer4.", 0.3f}}});
+// A parameter takes the scale of the longest prefix its name starts with, 1 where none does.
+using LrScales = std::vector<std::pair<std::string, float>>;
+
+// Each trainable parameter's scale, in order. A negative scale, or a prefix no trainable
+// parameter's name starts with (a typo would otherwise go unnoticed), is an error.
+template <class Backend>
+std::vector<float> lr_scales_for(const ParameterList<Backend>& params, const LrScales& scales, const char* optimizer) {
+  for (const auto& [prefix, scale] : scales) {
+    if (!(scale >= 0))
+      throw Error(fmt::format("{}: lr_scales: the scale for \"{}\" is {}; it must be 0 or more", optimizer, prefix, scale));
+    bool used = false;
+    for (const auto& p : params) used = used || p.name.starts_with(prefix);
+    if (!used)
+      throw Error(fmt::format("{}: lr_scales: no trainable parameter's name starts with \"{}\" (names look like "
+                              "\"{}\")", optimizer, prefix, params.empty() ? std::string("?") : params.front().name));
+  }
+  std::vector<float> out;
+  for (const auto& p : params) {
+    float scale = 1.0f;
+    std::size_t longest = 0;
+    for (const auto& [prefix, s] : scales)
+      if (p.name.starts_with(prefix) && prefix.size() >= longest) scale = s, longest = prefix.size();
+    out.push_back(scale);
+  }
+  return out;
 }
 
 // One state tensor of an optimizer, named after the parameter it belongs to:
