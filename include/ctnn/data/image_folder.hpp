@@ -232,6 +232,7 @@ inline Splits load_image_folders(const std::filesystem::path& root, const ImageF
 
 // A LoadProgress that keeps one line on `out` up to date when it is a terminal ("label: 12000/
 // 50000 images (24%)"), and otherwise writes a line every 10 s; both end with the time taken.
+// One object can follow several loads in turn: each is timed from the end of the one before.
 inline LoadProgress print_progress(std::string label, std::FILE* out = stderr) {
   using clock = std::chrono::steady_clock;
   const bool terminal = isatty(fileno(out)) == 1;
@@ -240,9 +241,10 @@ inline LoadProgress print_progress(std::string label, std::FILE* out = stderr) {
     const auto now = clock::now();
     const double seconds = std::chrono::duration<double>(now - start).count();
     const int percent = total ? static_cast<int>(100 * done / total) : 100;
-    if (done == total)
+    if (done == total) {
       fmt::print(out, "{}{}: {} images in {:.1f} s\n", terminal ? "\r\033[K" : "", label, total, seconds);
-    else if (terminal)
+      start = last = now;  // the next load (load_image_folders' test set) is timed from here
+    } else if (terminal)
       fmt::print(out, "\r{}: {}/{} images ({}%)", label, done, total, percent);
     else if (now - last > std::chrono::seconds(10))
       fmt::print(out, "{}: {}/{} images ({}%) after {:.0f} s\n", label, done, total, percent, seconds), last = now;
