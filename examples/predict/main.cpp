@@ -19,6 +19,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <ctnn/backend/cpu.hpp>          // Cpu
 #include <ctnn/backend/cpu/threads.hpp>  // use_passive_openmp_wait
 #include <ctnn/data/augment.hpp>         // seed_cifar10_test
 #include <ctnn/data/cifar.hpp>           // parse_label_names
@@ -26,9 +27,9 @@
 #include <ctnn/data/image.hpp>           // resize_shorter, center_crop, to_chw
 #include <ctnn/data/image_folder.hpp>    // scan_image_folder
 #include <ctnn/io/checkpoint.hpp>        // load_weights
+#include <ctnn/model.hpp>                // Model
+#include <ctnn/models/seed.hpp>          // models::SeedNet, the seed's network
 #include <fmt/core.h>
-
-#include "seed_net.hpp"  // bench::SeedNet, the seed's network (until it moves to include/ctnn/models)
 
 using namespace ctnn;
 namespace fs = std::filesystem;
@@ -65,7 +66,7 @@ std::vector<float> network_input(const std::string& file) {
 
 int run(const std::string& checkpoint, const std::string& classes, int top, const std::vector<std::string>& files) {
   const auto names = class_names(classes);
-  Model<bench::SeedNet, Input<3, image_size, image_size>, Cpu> model(0);
+  Model<models::SeedNet, models::SeedInput, Cpu> model(0);
   io::load_weights(checkpoint, model);
 
   std::vector<float> inputs;

@@ -14,14 +14,16 @@
 #include <string>
 #include <vector>
 
+#include <ctnn/backend/cpu.hpp>
 #include <ctnn/data/decode.hpp>
 #include <ctnn/data/image.hpp>
 #include <ctnn/io/checkpoint.hpp>
 #include <ctnn/loss/cross_entropy.hpp>
+#include <ctnn/model.hpp>
+#include <ctnn/models/seed.hpp>
 #include <ctnn/optim/adam.hpp>
 
 #include "image_files.hpp"
-#include "seed_net.hpp"  // bench::SeedNet: the network predict loads
 #include "support.hpp"
 
 using namespace ctnn;
@@ -30,7 +32,7 @@ namespace ti = test_images;
 
 namespace {
 
-using SeedModel = Model<bench::SeedNet, Input<3, 32, 32>, Cpu>;
+using SeedModel = Model<models::SeedNet, models::SeedInput, Cpu>;  // the network predict loads
 
 struct Run {
   int status = -1;
