@@ -22,6 +22,10 @@
 #include <omp.h>
 #endif
 
+#ifdef CTNN_EXAMPLE_HAS_IMAGES
+#include <ctnn/data/image_folder.hpp>
+#endif
+
 #include "experiment.hpp"
 
 using namespace ctnn;
@@ -72,6 +76,29 @@ data::Splits synthetic_cifar(int train, int test, std::uint64_t seed) {
 bool cifar_present(const fs::path& dir) {
   std::error_code ec;
   return fs::exists(dir / "data_batch_1.bin", ec) || fs::exists(dir / "cifar-10-batches-bin" / "data_batch_1.bin", ec);
+}
+
+// DIR/train/CLASS/*.jpg|png and DIR/test/CLASS/*: image folders, as ../shared/data's JPEG copy
+// of CIFAR-10 unpacks.
+bool image_folders_present(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir / "train", ec) && fs::is_directory(dir / "test", ec);
+}
+
+data::Splits load_image_folders(const fs::path& dir) {
+#ifdef CTNN_EXAMPLE_HAS_IMAGES
+  // The shorter side to 32, then the centre 32x32 (torchvision's Resize(32) + CenterCrop(32)):
+  // CIFAR-10's own 32x32 images pass unchanged.
+  auto splits = data::load_image_folders(
+      dir, {.resize = 32, .crop = {32, 32}, .progress = data::print_progress("decoding " + dir.string(), stdout)});
+  if (splits.train.class_names.size() != 10)
+    throw data::DataError(fmt::format("image folders in {}: {} classes, but the seed network has 10 outputs",
+                                      dir.string(), splits.train.class_names.size()));
+  return splits;
+#else
+  throw data::DataError(fmt::format("{} holds image folders, but this build has no image decoding (ctnn::images: "
+                                    "libjpeg62-turbo-dev, libpng-dev)", dir.string()));
+#endif
 }
 
 // Runs ctnn's download script (data::fetch_cifar10_script) into the folder `dir` implies.
@@ -138,7 +165,7 @@ int run(Options o, int argc) {
   bool synthetic = o.synthetic;
   if (!synthetic) {
     const fs::path dir = o.data;
-    if (!cifar_present(dir)) {
+    if (!cifar_present(dir) && !image_folders_present(dir)) {
       const std::string problem = o.download ? try_download(dir) : std::string("--no-download");
       if (!problem.empty()) {
         fmt::print("No CIFAR-10 in {}: {}\n"
@@ -154,6 +181,9 @@ int run(Options o, int argc) {
   if (synthetic) {
     splits = synthetic_cifar(4096, 1024, o.seed);
     data_name = "synthetic CIFAR-like data";
+  } else if (!cifar_present(o.data) && image_folders_present(o.data)) {
+    splits = load_image_folders(o.data);
+    data_name = fmt::format("image folders {}/train and {}/test", o.data, o.data);
   } else {
     splits = data::cifar10::load(o.data);
     data_name = fmt::format("CIFAR-10 from {}", o.data);

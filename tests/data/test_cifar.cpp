@@ -10,33 +10,13 @@
 
 #include "ctnn/data/cifar.hpp"
 #include "ctnn/data/detail/rng.hpp"
+#include "support.hpp"  // TempDir, write, write_text, error_of
 
 namespace fs = std::filesystem;
 using namespace ctnn::data;
+using namespace data_test;
 
 namespace {
-
-// A fresh folder under the system temp dir, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() /
-           ("ctnn_test_" + tag + "_" + std::to_string(Catch::rngSeed()) + "_" +
-            std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void write(const fs::path& file, const std::vector<std::uint8_t>& bytes) {
-  std::ofstream(file, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-void write_text(const fs::path& file, const std::string& text) { std::ofstream(file) << text; }
 
 // Pixel p of the image with global id `id`: a pattern that differs between images and positions.
 std::uint8_t pixel(int id, int p) { return static_cast<std::uint8_t>((id * 131 + p * 7) & 0xff); }
@@ -62,16 +42,6 @@ void write_cifar10(const fs::path& dir) {
     write(dir / ("data_batch_" + std::to_string(k) + ".bin"), records({{k}, {(k + 4) % 10}}, 10 * k));
   write(dir / "test_batch.bin", records({{9}, {0}, {3}}, 100));
   write_text(dir / "batches.meta.txt", cifar10_names);
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "(no DataError)";
 }
 
 }  // namespace
