@@ -1,6 +1,7 @@
 // Loading weights by name: BN's batch counter and how files store it, strict loads that list
 // every problem and change nothing, the rules (ignore, exclude, rename) and non-strict loads
-// with their reports, and dtype conversion.
+// with their reports, dtype conversion, copies between two different networks, and snapshots
+// (state_dict / load_state_dict).
 #include <bit>  // std::bit_cast
 #include <cstdint>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <catch2/catch.hpp>
 #include <ctnn/ctnn.hpp>
 #include <ctnn/io/checkpoint.hpp>
+#include <ctnn/io/copy.hpp>
 
 using namespace ctnn;
 
@@ -384,4 +386,74 @@ TEST_CASE("F16, BF16 and F64 tensors load converted to float", "[io]") {
   CHECK(values(b, "2.weight") == values(a, "2.weight"));
   CHECK(values(b, "0.1.running_var") == values(a, "0.1.running_var"));
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("copy_parameters between two different networks copies exactly the shared tensors", "[io][copy]") {
+  Five from(1);
+  run_train_forwards(from, 3);
+  Other to(2);
+  const auto fresh_to = everything(to);
+
+  CHECK_THROWS_WITH(io::copy_parameters(from, to),
+                    Catch::Contains("copy_parameters: ") &&
+                        Catch::Contains("tensor '2.weight' (shape [5, 64]) in the source model has no counterpart in "
+                                        "the target model") &&
+                        Catch::Contains("the source model has no tensor '1.weight' (the target model has it, shape "
+                                        "[2, 4, 1, 1])"));
+  CHECK(everything(to) == fresh_to);
+
+  const auto report = io::copy_parameters(from, to, {.strict = false});
+  const std::vector<std::string> shared{"0.0.weight", "0.0.bias", "0.1.weight", "0.1.bias", "0.1.running_mean",
+                                        "0.1.running_var", "0.1.num_batches_tracked"};
+  CHECK(names(report.loaded) == shared);
+  CHECK(names(report.skipped) == std::vector<std::string>{"2.weight", "2.bias"});
+  CHECK(names(report.fresh) == std::vector<std::string>{"1.weight", "1.bias", "3.weight", "3.bias", "3.running_mean",
+                                                        "3.running_var", "5.weight", "5.bias",
+                                                        "3.num_batches_tracked"});
+  for (std::size_t i = 0; i + 1 < shared.size(); ++i) CHECK(values(to, shared[i]) == values(from, shared[i]));
+  CHECK(counter(to, "0.1.num_batches_tracked") == 3);
+  // Everything else is as it was: the target's own parameters, in order.
+  const auto after = everything(to);
+  REQUIRE(after.first.size() == fresh_to.first.size());
+  for (std::size_t i = 6; i < after.first.size(); ++i) CHECK(after.first[i] == fresh_to.first[i]);
+  CHECK(after.second[1] == fresh_to.second[1]);
+
+  SECTION("a shape that differs is an error even when not strict; exclude it to copy the rest") {
+    Two two(3);
+    const auto before = everything(two);
+    CHECK_THROWS_WITH(io::copy_parameters(from, two, {.strict = false}),
+                      Catch::Contains("tensor '2.weight' has shape [5, 64] in the source model but [2, 64] in the "
+                                      "target model"));
+    CHECK(everything(two) == before);
+    const auto r = io::copy_parameters(from, two, {.exclude = {"2.*"}});
+    CHECK(names(r.loaded) == shared);
+    CHECK(values(two, "0.0.weight") == values(from, "0.0.weight"));
+    CHECK(values(two, "2.weight") == before.first[6]);
+  }
+}
+
+TEST_CASE("state_dict and load_state_dict: a snapshot by name restores a model exactly", "[io][copy]") {
+  Five model(1);
+  run_train_forwards(model, 2);
+  const auto snapshot = io::state_dict(model);
+  const auto kept = everything(model);
+  REQUIRE(snapshot.size() == 9);
+  CHECK(snapshot.back().name == "0.1.num_batches_tracked");
+  CHECK(snapshot.back().count == 2);
+  CHECK(snapshot.front().shape == std::vector<std::int64_t>{4, 3, 3, 3});
+
+  run_train_forwards(model, 3);
+  model.initialize(5);
+  REQUIRE(everything(model) != kept);
+  const auto report = io::load_state_dict(model, snapshot);
+  CHECK(everything(model) == kept);
+  CHECK(report.loaded.size() == 9);
+
+  auto broken = snapshot;
+  broken[0].values.pop_back();
+  CHECK_THROWS_WITH(io::load_state_dict(model, broken),
+                    Catch::Contains("load_state_dict: tensor '0.0.weight' has shape [4, 3, 3, 3] but 107 values"));
+  Two two(2);
+  CHECK_THROWS_WITH(io::load_state_dict(two, snapshot),
+                    Catch::Contains("tensor '2.weight' has shape [5, 64] in the state dict but [2, 64] in the model"));
 }
