@@ -66,7 +66,6 @@ CTNN_INLINE std::string renamed(const std::vector<Rename>& rules, const std::str
   return name;
 }
 
-
 CTNN_INLINE Plan plan_load(const std::vector<SourceTensor>& sources, const std::vector<Slot>& slots,
                            const LoadOptions& options, const Sides& sides) {
   Plan plan;
@@ -129,10 +128,10 @@ CTNN_INLINE Plan plan_load(const std::vector<SourceTensor>& sources, const std::
     if (plan.source_of[j]) {
       const std::string& from = sources[*plan.source_of[j]].name;
       report.loaded.push_back({slot.name, slot.shape, from == slot.name ? "" : fmt::format("from '{}'", from)});
-    } else if (named[j] && !first_match(options.exclude, slot.name)) {
-      continue;  // its source tensor's problem is listed
     } else if (const auto* rule = first_match(options.exclude, slot.name)) {
       report.fresh.push_back({slot.name, slot.shape, fmt::format("excluded by '{}'", *rule)});
+    } else if (named[j]) {
+      continue;  // the problem of the source tensor that names it is listed
     } else if (slot.is_counter()) {
       // PyTorch's BatchNorm loads state dicts without num_batches_tracked too.
       report.fresh.push_back({slot.name, slot.shape, fmt::format("a counter, not in {}", sides.source)});
