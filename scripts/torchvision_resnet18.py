@@ -9,7 +9,8 @@ OUT_DIR/resnet18.safetensors: the model's state_dict under torchvision's names (
   as F32 and every BN's num_batches_tracked as an I64 scalar, as torch.save would hold them.
 OUT_DIR/resnet18_check.safetensors: "input" (batch x 3 x size x size), "logits" (eval mode),
   "logit_weights" R (batch x classes) and "input_grad", the gradient of sum(logits * R) with
-  respect to the input, in eval mode.
+  respect to the input, in eval mode; and "train_logits" and "train_input_grad", the same in
+  train mode (BN normalising with the batch's statistics) from the saved weights.
 
 torchvision initialises BN to weight 1, bias 0, running mean 0 and variance 1, which an
 implementation that ignored them would also match. So before the outputs are computed, every
@@ -18,6 +19,7 @@ few batches of random images (a cumulative average, momentum=None), which leaves
 0 and 1 and keeps the eval-mode activations at a sane scale through all twenty layers. Needs
 Debian's python3-torchvision (and python3-torch)."""
 import argparse
+import copy
 import os
 import sys
 
@@ -60,13 +62,20 @@ def main():
     logits = model(x)
     r = torch.randn_like(logits)
     (logits * r).sum().backward()
+    # The same in train mode (BN on the batch's statistics), on a copy: its forward moves the
+    # running statistics, which the saved state_dict keeps as they were.
+    in_training = copy.deepcopy(model).train()
+    x_train = x.detach().clone().requires_grad_(True)
+    train_logits = in_training(x_train)
+    (train_logits * r).sum().backward()
 
     os.makedirs(args.out_dir, exist_ok=True)
     meta = {"format": "pt", "torch": torch.__version__, "torchvision": torchvision.__version__,
             "seed": str(args.seed), "num_classes": str(args.num_classes)}
     save(os.path.join(args.out_dir, "resnet18.safetensors"), model.state_dict(), meta)
     save(os.path.join(args.out_dir, "resnet18_check.safetensors"),
-         {"input": x.detach(), "logits": logits.detach(), "logit_weights": r, "input_grad": x.grad}, meta)
+         {"input": x.detach(), "logits": logits.detach(), "logit_weights": r, "input_grad": x.grad,
+          "train_logits": train_logits.detach(), "train_input_grad": x_train.grad}, meta)
     print(f"torchvision {torchvision.__version__} resnet18 ({args.num_classes} classes, seed {args.seed}): "
           f"{sum(p.numel() for p in model.parameters()):,} parameters; input {list(x.shape)}, "
           f"logits in [{logits.min().item():.3f}, {logits.max().item():.3f}], written to {args.out_dir}")

@@ -16,6 +16,7 @@
 
 #include <ctnn/ctnn.hpp>
 #include <ctnn/io/checkpoint.hpp>
+#include <ctnn/models/seed.hpp>
 
 #include "python.hpp"
 
@@ -23,11 +24,7 @@ using namespace ctnn;
 
 namespace {
 
-template <int In, int Out>
-using ConvBlock = Sequential<Conv<In, Out>, BN<Out>, ReLU, Conv<Out, Out>, BN<Out>, ReLU, MaxPool<2>, Dropout<0.25f>>;
-using SeedNet = Sequential<ConvBlock<3, 32>, ConvBlock<32, 64>, ConvBlock<64, 128>, Flatten, Linear<2048, 512>, ReLU,
-                           Dropout<0.5f>, Linear<512, 10>>;
-using Seed = Model<SeedNet, Input<3, 32, 32>, Cpu>;
+using Seed = Model<models::SeedNet, models::SeedInput, Cpu>;
 
 // PyTorch's names for the seed network's layers (bench/seed_torch_gpu.py) and ctnn's
 // positions: the test's only name map; torch_seed.py receives it in the file's metadata.
