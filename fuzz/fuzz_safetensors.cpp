@@ -2,7 +2,8 @@
 // whole file. Anything but a clean parse or an io::FormatError is a bug: a crash, an ASan/UBSan
 // report, another exception type, or a parse that breaks the format's invariants (tensors
 // tiling the data buffer exactly, byte counts matching shapes), or F32 tensors that don't read
-// back bit for bit after the writer re-writes them.
+// back bit for bit after the writer re-writes them, or integer tensors that don't read as
+// integers.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -40,6 +41,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           __builtin_trap();  // integer tensors are not floats
         } catch (const FormatError&) {
         }
+        if (is_integer_dtype(t.dtype)) try {
+            if (file.integers(t).size() != t.elements()) __builtin_trap();
+          } catch (const FormatError&) {
+            if (t.dtype != Dtype::U64) __builtin_trap();  // only a U64 beyond the I64 range may fail
+          }
       }
     }
     const auto again = parse_safetensors(w.bytes(), "rewritten");

@@ -9,6 +9,7 @@
 
 #include "ctnn/model.ipp"
 #include "ctnn/io/safetensors.ipp"
+#include "ctnn/io/matching.ipp"
 #include "ctnn/io/checkpoint.ipp"
 #include "ctnn/train/history.ipp"
 #include "ctnn/train/plot.ipp"

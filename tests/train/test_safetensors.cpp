@@ -113,6 +113,54 @@ TEST_CASE("what the writer writes follows the specification and reads back bit f
   CHECK_THROWS_WITH(w.add("z", {2}, b), Catch::Contains("shape [2] has 2 elements but 1 values"));
 }
 
+TEST_CASE("integer and F64 tensors: the writer stores each element type's dtype, the reader widens to 64 bits",
+          "[safetensors]") {
+  io::SafetensorsWriter w;
+  const std::vector<std::int64_t> counter{0x0102030405060708};
+  w.add("n", {}, counter);  // a scalar, as PyTorch stores BN's num_batches_tracked
+  w.add("i8", {3}, std::vector<std::int8_t>{-128, -1, 127});
+  w.add("u8", {2}, std::vector<std::uint8_t>{0, 255});
+  w.add("i16", {2}, std::vector<std::int16_t>{-32768, 1234});
+  w.add("u16", {1}, std::vector<std::uint16_t>{65535});
+  w.add("i32", {2}, std::vector<std::int32_t>{-2147483647 - 1, 7});
+  w.add("u32", {1}, std::vector<std::uint32_t>{4294967295u});
+  w.add("i64", {1, 2}, std::vector<std::int64_t>{-9223372036854775807 - 1, -2});
+  w.add("u64", {2}, std::vector<std::uint64_t>{9223372036854775807u, 9223372036854775808u});
+  w.add("f64", {1}, std::vector<double>{0.1});
+  const Bytes bytes = w.bytes();
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[static_cast<std::size_t>(i)];
+  const std::string header(bytes.begin() + 8, bytes.begin() + 8 + static_cast<long>(n));
+  CHECK_THAT(header, Catch::Contains(R"("n":{"dtype":"I64","shape":[],"data_offsets":[0,8]})"));
+  CHECK_THAT(header, Catch::Contains(R"("i8":{"dtype":"I8","shape":[3],"data_offsets":[8,11]})"));
+  CHECK_THAT(header, Catch::Contains(R"("f64":{"dtype":"F64","shape":[1])"));
+  // The counter's bytes, little-endian, at the start of the data buffer.
+  const Bytes counter_bytes(bytes.begin() + 8 + static_cast<long>(n), bytes.begin() + 16 + static_cast<long>(n));
+  CHECK(counter_bytes == Bytes{8, 7, 6, 5, 4, 3, 2, 1});
+
+  const auto file = parse(bytes);
+  CHECK(file.at("n").shape.empty());
+  CHECK(file.integers("n") == counter);
+  CHECK(file.integers("i8") == std::vector<std::int64_t>{-128, -1, 127});
+  CHECK(file.integers("u8") == std::vector<std::int64_t>{0, 255});
+  CHECK(file.integers("i16") == std::vector<std::int64_t>{-32768, 1234});
+  CHECK(file.integers("u16") == std::vector<std::int64_t>{65535});
+  CHECK(file.integers("i32") == std::vector<std::int64_t>{-2147483647 - 1, 7});
+  CHECK(file.integers("u32") == std::vector<std::int64_t>{4294967295});
+  CHECK(file.integers("i64") == std::vector<std::int64_t>{-9223372036854775807 - 1, -2});
+  CHECK(file.at("f64").dtype == io::Dtype::F64);
+  CHECK(file.floats("f64") == std::vector<float>{0.1f});
+  CHECK_THROWS_WITH(file.integers("u64"), Catch::Contains("tensor 'u64' (U64): element 1 is 9223372036854775808, "
+                                                          "beyond the I64 range"));
+  CHECK_THROWS_WITH(file.integers("f64"), Catch::Contains("tensor 'f64' has dtype F64; an integer tensor"));
+  CHECK_THROWS_WITH(w.add("m", {2}, counter), Catch::Contains("shape [2] has 2 elements but 1 values"));
+}
+
+TEST_CASE("BOOL tensors read as integers", "[safetensors]") {
+  const auto file = parse(file_of(R"({"b":{"dtype":"BOOL","shape":[2],"data_offsets":[0,2]}})", Bytes{1, 0}));
+  CHECK(file.integers("b") == std::vector<std::int64_t>{1, 0});
+}
+
 TEST_CASE("writes are atomic: a failed write leaves the old file, no temporary remains", "[safetensors]") {
   const auto dir = temp_dir();
   const auto path = dir / "ok.safetensors";

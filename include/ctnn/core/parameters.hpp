@@ -1,5 +1,6 @@
 // Named views of a model's parameters and buffers, as optimizers and checkpoints see them.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,20 @@ struct ParameterRef {
   bool is_bias_or_norm() const { return shape.size() <= 1; }
 };
 
+// An integer a layer keeps on the host and a checkpoint stores as an I64 scalar tensor (shape
+// []), such as BN's "num_batches_tracked".
+struct CounterRef {
+  std::string name;
+  std::int64_t* value = nullptr;
+};
+
+// Every float tensor of a model, in layer order; optimizers iterate these. The counters are kept
+// apart, so that everything that walks the list sees float buffers only; checkpoints and
+// parameter copies read both.
 template <class Backend>
-using ParameterList = std::vector<ParameterRef<Backend>>;
+struct ParameterList : std::vector<ParameterRef<Backend>> {
+  using std::vector<ParameterRef<Backend>>::vector;
+  std::vector<CounterRef> counters;
+};
 
 }  // namespace ctnn

@@ -1,26 +1,28 @@
-// Checkpoints of a model (parameters and buffers such as BN running statistics) and, for
-// resuming training, of its optimizer and dropout generator too, in safetensors files.
+// Checkpoints of a model (parameters, buffers such as BN running statistics, and BN's batch
+// counters) and, for resuming training, of its optimizer and dropout generator too, in
+// safetensors files.
 //
 //   io::save_weights("seed.safetensors", model);            // "0.0.weight", "0.1.running_mean", ...
 //   io::load_weights("seed.safetensors", model);            // names and shapes must match exactly
+//   auto report = io::load_weights("resnet18.safetensors", model, {.exclude = {"fc.*"}});
 //   io::save_checkpoint("run.safetensors", model, adam, {{"ctnn.epoch", "12"}});
 //   auto metadata = io::load_checkpoint("run.safetensors", model, adam);
 //
-// Tensor names follow the layer structure, as model.parameters() names them; optimizer state is
-// stored as "optimizer.<parameter>.<state>" (e.g. "optimizer.3.weight.exp_avg"); step count,
-// learning rate and the dropout generator go in the metadata ("ctnn.*" keys, strings as the
-// format requires). Loading checks every name and shape before changing anything, and the
-// first mismatch raises io::FormatError naming the tensor and both shapes.
+// Tensor names follow the layer structure, as model.parameters() names them; float tensors are
+// F32, BN's "<prefix>num_batches_tracked" an I64 scalar, as in PyTorch's state_dict, so
+// PyTorch loads a file whose names it shares strictly. Optimizer state is stored as
+// "optimizer.<parameter>.<state>" (e.g. "optimizer.3.weight.exp_avg"); step count, learning
+// rate and the dropout generator go in the metadata ("ctnn.*" keys, strings as the format
+// requires). Loading checks every name, shape and dtype before changing anything, and a
+// mismatch raises io::FormatError naming each tensor that doesn't fit, with both shapes.
+// Non-strict loads and renames: see matching.hpp.
 #pragma once
 #include <array>
-#include <algorithm>  // std::copy
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>  // std::strtoull
 #include <filesystem>
-#include <functional>
 #include <optional>
-#include <span>
 #include <map>
 #include <string>
 #include <utility>  // std::move
@@ -29,39 +31,15 @@
 #include <fmt/core.h>
 
 #include "ctnn/core/config.hpp"      // CTNN_INLINE
+#include "ctnn/io/matching.hpp"     // LoadOptions, LoadReport, Slot
 #include "ctnn/io/safetensors.hpp"  // SafetensorsWriter, read_safetensors, FormatError
 #include "ctnn/optim/state.hpp"     // Optimizer
 
 namespace ctnn::io {
 
-using Metadata = std::map<std::string, std::string>;
-
 inline constexpr const char* optimizer_prefix = "optimizer.";
 
 namespace detail {
-
-// A tensor the model (or optimizer) owns, as a checkpoint sees it: read and written through
-// host memory (to_vector, assign), so the same code serves every backend.
-struct Slot {
-  std::string name;
-  std::vector<std::int64_t> shape;
-  std::size_t size = 0;
-  std::function<std::vector<float>()> read;
-  std::function<void(std::span<const float>)> write;
-};
-
-template <class Buffer>
-Slot slot(std::string name, std::vector<std::int64_t> shape, Buffer* buffer) {
-  return {std::move(name), std::move(shape), buffer->size(), [buffer] { return buffer->to_vector(); },
-          [buffer](std::span<const float> values) { buffer->assign(values); }};
-}
-
-template <class ModelT>
-std::vector<Slot> model_slots(ModelT& model) {
-  std::vector<Slot> slots;
-  for (auto& p : model.parameters()) slots.push_back(slot(p.name, {p.shape.begin(), p.shape.end()}, p.value));
-  return slots;
-}
 
 template <class Opt>
 void add_optimizer_slots(std::vector<Slot>& slots, Opt& optimizer) {
@@ -79,11 +57,10 @@ struct TrainingState {
 };
 
 CTNN_INLINE void write_slots(const std::filesystem::path& path, const std::vector<Slot>& slots, const Metadata& metadata);
-// Checks that `file` holds exactly the tensors of `slots` (ignoring names starting with
-// `ignore_prefix`, when given), with the same shapes, then copies them in. Nothing is changed
-// unless everything matches.
-CTNN_INLINE void read_slots(const Safetensors& file, const std::vector<Slot>& slots, const std::string& ignore_prefix,
-                            const char* what);
+// Loads `file` into `slots` (`what` names them in messages: "the model") as `options` say,
+// converting F16, BF16 and F64 to float; nothing is changed unless everything fits.
+CTNN_INLINE LoadReport read_slots(const Safetensors& file, const std::vector<Slot>& slots, const LoadOptions& options,
+                                  const std::string& what);
 CTNN_INLINE void write_checkpoint(const std::filesystem::path& path, const std::vector<Slot>& slots,
                                   const TrainingState& state, Metadata metadata);
 // Reads `file` into `slots` after checking that it was written for `state.optimizer` (and,
@@ -105,13 +82,15 @@ void save_weights(const std::filesystem::path& path, ModelT& model, const Metada
   detail::write_slots(path, detail::model_slots(model), metadata);
 }
 
-// Loads parameters and buffers saved by save_weights or save_checkpoint (whose optimizer
-// state it skips), or written to the same names by other tools; returns the file's metadata.
+// Loads parameters, buffers and counters saved by save_weights or save_checkpoint (whose
+// optimizer state, "optimizer.*", it skips), or written by other tools such as PyTorch; by
+// default every name must match (see LoadOptions for rules and non-strict loads). Returns what
+// was loaded, skipped and left fresh, and the file's metadata.
 template <class ModelT>
-Metadata load_weights(const std::filesystem::path& path, ModelT& model) {
+LoadReport load_weights(const std::filesystem::path& path, ModelT& model, LoadOptions options = {}) {
   const auto file = read_safetensors(path);
-  detail::read_slots(file, detail::model_slots(model), optimizer_prefix, "model");
-  return file.metadata;
+  options.ignore.push_back(std::string(optimizer_prefix) + "*");
+  return detail::read_slots(file, detail::model_slots(model), options, "the model");
 }
 
 // The model, the optimizer's state and step count, and the dropout generator: everything a

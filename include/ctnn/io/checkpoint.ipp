@@ -1,6 +1,5 @@
 // Definitions for checkpoint.hpp (inline, or compiled once with CTNN_SEPARATE_COMPILATION).
 #pragma once
-#include <algorithm>  // std::copy
 #include <cerrno>
 #include <cstdlib>  // std::strtoull, std::strtol, std::strtof
 
@@ -14,44 +13,24 @@ CTNN_INLINE void write_slots(const std::filesystem::path& path, const std::vecto
   SafetensorsWriter writer;
   writer.metadata = metadata;
   writer.metadata.try_emplace("format", "pt");  // what PyTorch's safetensors tooling expects
-  for (const auto& s : slots) writer.add(s.name, s.shape, s.read());
+  for (const auto& s : slots) {
+    if (s.is_counter()) writer.add(s.name, {}, std::vector<std::int64_t>{*s.counter});
+    else writer.add(s.name, s.shape, s.read());
+  }
   writer.write(path);
 }
 
-CTNN_INLINE void read_slots(const Safetensors& file, const std::vector<Slot>& slots, const std::string& ignore_prefix,
-                            const char* what) {
-  std::vector<const TensorInfo*> found;
-  for (const auto& s : slots) {
-    const TensorInfo* t = file.find(s.name);
-    if (!t)
-      throw FormatError(fmt::format("checkpoint {}: has no tensor '{}' ({} shape {}); it doesn't match this {}",
-                                    file.source, s.name, what, shape_text(s.shape), what));
-    if (t->shape != s.shape)
-      throw FormatError(fmt::format("checkpoint {}: tensor '{}' has shape {} in the file but {} in the {}", file.source,
-                                    s.name, shape_text(t->shape), shape_text(s.shape), what));
-    if (t->dtype != Dtype::F32 && t->dtype != Dtype::F16 && t->dtype != Dtype::BF16 && t->dtype != Dtype::F64)
-      throw FormatError(fmt::format("checkpoint {}: tensor '{}' has dtype {}; parameters need floating point",
-                                    file.source, s.name, dtype_name(t->dtype)));
-    found.push_back(t);
-  }
-  for (const auto& t : file.tensors) {
-    if (!ignore_prefix.empty() && t.name.starts_with(ignore_prefix)) continue;
-    bool known = false;
-    for (const auto& s : slots) known = known || s.name == t.name;
-    if (!known)
-      throw FormatError(fmt::format("checkpoint {}: tensor '{}' (shape {}) has no counterpart in the {}", file.source,
-                                    t.name, shape_text(t.shape), what));
-  }
-  for (std::size_t i = 0; i < slots.size(); ++i) {
-    std::vector<float> values(slots[i].size);
-    if (found[i]->dtype == Dtype::F32) {
-      file.copy_f32(*found[i], values);
-    } else {
-      const auto converted = file.floats(*found[i]);
-      std::copy(converted.begin(), converted.end(), values.begin());
-    }
-    slots[i].write(values);
-  }
+CTNN_INLINE LoadReport read_slots(const Safetensors& file, const std::vector<Slot>& slots, const LoadOptions& options,
+                                  const std::string& what) {
+  std::vector<SourceTensor> sources;
+  for (const auto& t : file.tensors) sources.push_back({t.name, t.shape, t.dtype});
+  auto report = load_slots(sources, slots, options, {"checkpoint " + file.source, "the file", what},
+                           [&](std::size_t i, const Slot& slot) {
+                             const TensorInfo& t = file.tensors[i];
+                             return slot.is_counter() ? Staged{{}, file.integers(t).at(0)} : Staged{file.floats(t), 0};
+                           });
+  report.metadata = file.metadata;
+  return report;
 }
 
 CTNN_INLINE void write_checkpoint(const std::filesystem::path& path, const std::vector<Slot>& slots,
@@ -80,7 +59,7 @@ CTNN_INLINE TrainingState read_checkpoint(const Safetensors& file, const std::ve
   if (expected.momentum)
     state.momentum = parse_float(require(m, "ctnn.optimizer.momentum", file.source), "ctnn.optimizer.momentum",
                                  file.source);
-  read_slots(file, slots, "", "model and optimizer");
+  read_slots(file, slots, {}, "the model and optimizer");
   return state;
 }
 

@@ -7,18 +7,23 @@
 // little-endian and row-major at [begin, end) counted from the buffer's start.
 //
 //   io::SafetensorsWriter w;  w.add("0.weight", {32, 3, 3, 3}, values);  w.metadata["epoch"] = "3";
+//   w.add("1.num_batches_tracked", {}, std::vector<std::int64_t>{12});  // the dtype follows the values
 //   w.write("model.safetensors");                      // atomic: a temporary file, then rename
 //   auto file = io::read_safetensors("model.safetensors");
 //   std::vector<float> v = file.floats("0.weight");    // F32, F16, BF16 or F64 converted to float
+//   std::vector<std::int64_t> n = file.integers("1.num_batches_tracked");  // BOOL, U8 ... U64, I64
 //
 // Reading validates everything before returning, and a malformed file raises io::FormatError
 // naming the file, the tensor and the offset: a header length past the file's end, bad JSON,
 // an unknown dtype, a shape that doesn't match the byte count, offsets out of range,
 // overlapping, or leaving bytes of the buffer to no tensor (the format forbids holes).
 #pragma once
+#include <bit>  // std::bit_cast
+#include <concepts>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,10 +58,38 @@ inline constexpr DtypeInfo dtypes[] = {
     {Dtype::I32, "I32", 4},     {Dtype::U32, "U32", 4},   {Dtype::F32, "F32", 4},
     {Dtype::I64, "I64", 8},     {Dtype::U64, "U64", 8},   {Dtype::F64, "F64", 8},
 };
+
+// The dtype the writer stores for an element type: float F32, double F64, and the fixed-width
+// integers (std::int64_t I64 ... std::uint8_t U8).
+template <class T> inline constexpr bool has_dtype = false;
+template <class T> inline constexpr Dtype dtype_of = Dtype::BOOL;
+#define CTNN_SAFETENSORS_DTYPE(T, D)                  \
+  template <> inline constexpr bool has_dtype<T> = true; \
+  template <> inline constexpr Dtype dtype_of<T> = Dtype::D;
+CTNN_SAFETENSORS_DTYPE(float, F32)
+CTNN_SAFETENSORS_DTYPE(double, F64)
+CTNN_SAFETENSORS_DTYPE(std::int8_t, I8)
+CTNN_SAFETENSORS_DTYPE(std::int16_t, I16)
+CTNN_SAFETENSORS_DTYPE(std::int32_t, I32)
+CTNN_SAFETENSORS_DTYPE(std::int64_t, I64)
+CTNN_SAFETENSORS_DTYPE(std::uint8_t, U8)
+CTNN_SAFETENSORS_DTYPE(std::uint16_t, U16)
+CTNN_SAFETENSORS_DTYPE(std::uint32_t, U32)
+CTNN_SAFETENSORS_DTYPE(std::uint64_t, U64)
+#undef CTNN_SAFETENSORS_DTYPE
+
+// The unsigned integer of T's size, whose bits the writer stores little-endian.
+template <std::size_t Bytes> struct bits_of_size;
+template <> struct bits_of_size<1> { using type = std::uint8_t; };
+template <> struct bits_of_size<2> { using type = std::uint16_t; };
+template <> struct bits_of_size<4> { using type = std::uint32_t; };
+template <> struct bits_of_size<8> { using type = std::uint64_t; };
 }  // namespace detail
 
 CTNN_INLINE const char* dtype_name(Dtype d);
 CTNN_INLINE std::size_t dtype_size(Dtype d);  // bytes per element
+CTNN_INLINE bool is_float_dtype(Dtype d);    // F32, F16, BF16, F64: what floats() reads
+CTNN_INLINE bool is_integer_dtype(Dtype d);  // BOOL, U8 ... U64, I64: what integers() reads
 
 // "[32, 3, 3, 3]"
 template <class Int>
@@ -103,6 +136,10 @@ class Safetensors {
   std::vector<float> floats(std::string_view name) const { return floats(at(name)); }
   // Reads the F32 tensor `t` into `out` (exactly its element count), without converting.
   void copy_f32(const TensorInfo& t, std::span<float> out) const;
+  // The values of an integer tensor (BOOL, U8, I8, U16, I16, U32, I32, I64, U64) as 64-bit
+  // integers; a U64 value above the I64 range raises FormatError.
+  std::vector<std::int64_t> integers(const TensorInfo& t) const;
+  std::vector<std::int64_t> integers(std::string_view name) const { return integers(at(name)); }
 
   std::size_t data_start() const { return data_start_; }  // file offset of the data buffer
 
@@ -127,7 +164,20 @@ class SafetensorsWriter {
  public:
   std::map<std::string, std::string> metadata;
 
-  void add(std::string name, std::vector<std::int64_t> shape, std::span<const float> values);
+  // Adds tensor `name` of `shape` holding `values` (row-major), stored as the element type's
+  // dtype (detail::dtype_of): a std::vector<float> as F32, a std::vector<std::int64_t> as I64.
+  template <std::ranges::contiguous_range Values>
+    requires detail::has_dtype<std::ranges::range_value_t<Values>>
+  void add(std::string name, std::vector<std::int64_t> shape, const Values& values) {
+    using T = std::ranges::range_value_t<Values>;
+    using Bits = typename detail::bits_of_size<sizeof(T)>::type;
+    const std::size_t begin = begin_entry(name, shape, std::ranges::size(values), sizeof(T));
+    for (const T v : values) {
+      const auto bits = std::bit_cast<Bits>(v);
+      for (std::size_t b = 0; b < sizeof(T); ++b) data_.push_back(static_cast<std::uint8_t>(bits >> (8 * b)));
+    }
+    entries_.push_back({std::move(name), std::move(shape), detail::dtype_of<T>, begin, data_.size()});
+  }
 
   // The whole file's bytes.
   std::vector<std::uint8_t> bytes() const;
@@ -137,9 +187,14 @@ class SafetensorsWriter {
   void write(const std::filesystem::path& path) const;
 
  private:
+  // Checks a new tensor (its name unused, its shape holding `count` values) and reserves room
+  // for its bytes; returns where they begin.
+  std::size_t begin_entry(const std::string& name, const std::vector<std::int64_t>& shape, std::size_t count,
+                          std::size_t element_bytes);
   struct Entry {
     std::string name;
     std::vector<std::int64_t> shape;
+    Dtype dtype;
     std::size_t begin, end;
   };
   std::vector<Entry> entries_;

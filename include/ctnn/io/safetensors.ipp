@@ -28,6 +28,14 @@ CTNN_INLINE std::size_t dtype_size(Dtype d) {
   return 0;
 }
 
+CTNN_INLINE bool is_float_dtype(Dtype d) {
+  return d == Dtype::F32 || d == Dtype::F16 || d == Dtype::BF16 || d == Dtype::F64;
+}
+CTNN_INLINE bool is_integer_dtype(Dtype d) {
+  return d == Dtype::BOOL || d == Dtype::U8 || d == Dtype::I8 || d == Dtype::U16 || d == Dtype::I16 ||
+         d == Dtype::U32 || d == Dtype::I32 || d == Dtype::I64 || d == Dtype::U64;
+}
+
 namespace detail {
 
 [[noreturn]] CTNN_INLINE void format_error(std::string_view source, std::string_view what) {
@@ -273,26 +281,43 @@ CTNN_INLINE void Safetensors::copy_f32(const TensorInfo& t, std::span<float> out
   }
 }
 
-CTNN_INLINE void SafetensorsWriter::add(std::string name, std::vector<std::int64_t> shape, std::span<const float> values) {
+CTNN_INLINE std::vector<std::int64_t> Safetensors::integers(const TensorInfo& t) const {
+  const auto raw = bytes(t);
+  const std::size_t n = t.elements(), size = dtype_size(t.dtype);
+  if (!is_integer_dtype(t.dtype))
+    throw FormatError(fmt::format("safetensors: {}: tensor '{}' has dtype {}; an integer tensor (BOOL, U8, I8, U16, "
+                                  "I16, U32, I32, I64 or U64) is needed",
+                                  source, t.name, dtype_name(t.dtype)));
+  // Narrower signed values are sign-extended to 64 bits.
+  const bool sign_extend = t.dtype == Dtype::I8 || t.dtype == Dtype::I16 || t.dtype == Dtype::I32;
+  std::vector<std::int64_t> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t bits = 0;
+    for (std::size_t b = size; b-- > 0;) bits = (bits << 8) | raw[size * i + b];
+    if (sign_extend && (bits >> (8 * size - 1)) != 0) bits |= ~std::uint64_t{0} << (8 * size);
+    if (t.dtype == Dtype::U64 && bits > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      throw FormatError(fmt::format("safetensors: {}: tensor '{}' (U64): element {} is {}, beyond the I64 range",
+                                    source, t.name, i, bits));
+    out[i] = static_cast<std::int64_t>(bits);
+  }
+  return out;
+}
+
+CTNN_INLINE std::size_t SafetensorsWriter::begin_entry(const std::string& name, const std::vector<std::int64_t>& shape,
+                                                       std::size_t count, std::size_t element_bytes) {
   std::uint64_t elements = 1;
   for (auto d : shape) {
     if (d < 0) throw FormatError(fmt::format("safetensors: tensor '{}': negative extent in shape {}", name, shape_text(shape)));
     elements *= static_cast<std::uint64_t>(d);
   }
-  if (elements != values.size())
+  if (elements != count)
     throw FormatError(fmt::format("safetensors: tensor '{}': shape {} has {} elements but {} values were given", name,
-                                  shape_text(shape), elements, values.size()));
+                                  shape_text(shape), elements, count));
   if (name == "__metadata__") throw FormatError("safetensors: '__metadata__' can't name a tensor");
   for (const auto& e : entries_)
     if (e.name == name) throw FormatError(fmt::format("safetensors: tensor '{}' added twice", name));
-  Entry e{std::move(name), std::move(shape), data_.size(), 0};
-  data_.reserve(data_.size() + 4 * values.size());
-  for (const float v : values) {
-    const auto bits = std::bit_cast<std::uint32_t>(v);
-    for (int b = 0; b < 4; ++b) data_.push_back(static_cast<std::uint8_t>(bits >> (8 * b)));
-  }
-  e.end = data_.size();
-  entries_.push_back(std::move(e));
+  data_.reserve(data_.size() + element_bytes * count);
+  return data_.size();
 }
 
 // The whole file's bytes.
@@ -311,8 +336,8 @@ CTNN_INLINE std::vector<std::uint8_t> SafetensorsWriter::bytes() const {
   }
   for (const auto& e : entries_) {
     if (!first) header += ',';
-    header += fmt::format("{}:{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{},{}]}}", io::detail::json_quote(e.name),
-                          fmt::join(e.shape, ","), e.begin, e.end);
+    header += fmt::format("{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{},{}]}}",
+                          io::detail::json_quote(e.name), dtype_name(e.dtype), fmt::join(e.shape, ","), e.begin, e.end);
     first = false;
   }
   header += '}';

@@ -1,6 +1,8 @@
 // BN<C>: batch normalisation over the channels of an image (PyTorch's BatchNorm2d: eps 1e-5,
-// momentum 0.1, learnable scale and shift, running statistics for eval mode).
+// momentum 0.1, learnable scale and shift, running statistics for eval mode, and the count of
+// train-mode batches, num_batches_tracked).
 #pragma once
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -51,6 +53,7 @@ struct BN {
       bias_.assign(std::vector<float>(Channels, 0.0f));
       running_mean_.assign(std::vector<float>(Channels, 0.0f));
       running_var_.assign(std::vector<float>(Channels, 1.0f));
+      batches_tracked_ = 0;
     }
 
     const Tensor& forward(const Tensor& x, Context<B>& context) {
@@ -58,6 +61,10 @@ struct BN {
       BatchNormSpec s = spec;
       if (context.statistics_batch > 0) s.momentum = 1.0f / static_cast<float>(context.statistics_batch);
       B::batch_norm_forward(state_, s, x, weight_, bias_, running_mean_, running_var_, output_, context.mode);
+      // As PyTorch counts: one per train-mode forward; a re-estimation pass restarts the count
+      // at its first batch, as torch.optim.swa_utils.update_bn's reset does.
+      if (context.mode == Mode::train)
+        batches_tracked_ = context.statistics_batch > 0 ? context.statistics_batch : batches_tracked_ + 1;
       return output_;
     }
 
@@ -72,11 +79,13 @@ struct BN {
       list.push_back({prefix + "bias", {Channels}, &bias_, &bias_grad_});
       list.push_back({prefix + "running_mean", {Channels}, &running_mean_, nullptr});
       list.push_back({prefix + "running_var", {Channels}, &running_var_, nullptr});
+      list.counters.push_back({prefix + "num_batches_tracked", &batches_tracked_});
     }
 
    private:
     typename B::Buffer weight_{Channels}, bias_{Channels}, weight_grad_{Channels}, bias_grad_{Channels};
     typename B::Buffer running_mean_{Channels}, running_var_{Channels};
+    std::int64_t batches_tracked_ = 0;  // checkpoints store it; nothing here reads it
     typename B::BatchNormState state_;
     Tensor output_, input_grad_;
     const Tensor* input_ = nullptr;

@@ -1,6 +1,6 @@
 // ResNets as torchvision defines them (torchvision.models.resnet18 ... resnet152), with
-// torchvision's parameter names (state_dict keys without num_batches_tracked), so its weights
-// load by name: "conv1.weight", "layer2.0.downsample.0.weight", "fc.bias".
+// torchvision's parameter names (its state_dict keys, BN's num_batches_tracked included), so
+// its weights load strictly by name: "conv1.weight", "layer2.0.downsample.0.weight", "fc.bias".
 //
 //   ResNet18<Classes = 1000>, ResNet34, ResNet50, ResNet101, ResNet152   ImageNet stem:
 //       7x7/2 convolution, BN, ReLU, 3x3/2 max pooling (padding 1); for 224x224 inputs, or any
