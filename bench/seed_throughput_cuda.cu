@@ -1,12 +1,16 @@
 // The seed network's train-step and inference throughput on the CUDA backend: the GPU twin of
 // seed_throughput.cpp (random data, Adam, 3 warm-up steps, then STEPS timed steps), compared
 // with PyTorch on the same device by compare_seed_gpu.sh. Compiled by nvcc (a .cu file).
-//   seed_throughput_cuda    env: BATCH=128, STEPS=50
-// Prints "ctnn cuda DEVICE batch B: train img/s X  infer img/s Y", or, where no CUDA device is
-// present, why not, and exits with status 77 (1 where CUDA is broken, e.g. the driver too old).
+//   seed_throughput_cuda    env: BATCH=128, STEPS=50, GRAPH=1 (forward, loss and backward
+//                           replayed as a CUDA graph, cuda::StepGraph; experimental)
+// Prints "ctnn cuda[ graph] DEVICE batch B: train img/s X  infer img/s Y", or, where no CUDA
+// device is present, why not, and exits with status 77 (1 where CUDA is broken, e.g. the
+// driver too old).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "seed_net.hpp"
@@ -18,6 +22,7 @@ int main() {
   CTNN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   const long batch = std::getenv("BATCH") ? std::atol(std::getenv("BATCH")) : 128;
   const int steps = std::getenv("STEPS") ? std::atoi(std::getenv("STEPS")) : 50;
+  const bool use_graph = std::getenv("GRAPH") && std::string(std::getenv("GRAPH")) == "1";
   Model<bench::SeedNet, Input<3, 32, 32>, Cuda> model(0);
   Rng rng(1);
   std::vector<float> images(static_cast<std::size_t>(batch * 3 * 32 * 32));
@@ -31,9 +36,16 @@ int main() {
   // and reads the previous step's loss, as Trainer does (the loss's `lag`), so the host never
   // waits for the device inside the loop.
   int queued = 0;
+  cuda::StepGraph graph(1);  // the first step eager, the next two captured, replays after
   auto train_step = [&] {
-    loss.queue(model.forward(images, batch), labels);
-    model.backward(loss.gradient());
+    const auto forward_backward = [&] {
+      loss.queue(model.forward(images, batch), labels);
+      model.backward(loss.gradient());
+    };
+    if (use_graph)
+      graph.run(batch, {std::as_bytes(std::span(images)), std::as_bytes(std::span(labels))}, forward_backward);
+    else
+      forward_backward();
     adam.step();
     if (++queued > loss.lag) loss.take(), --queued;
   };
@@ -59,6 +71,7 @@ int main() {
   for (int i = 0; i < steps; ++i) model.forward(images, batch);
   Cuda::synchronize();
   const double infer = steps * batch / seconds(start);
-  std::printf("ctnn cuda %s batch %ld: train img/s %.0f  infer img/s %.0f\n", prop.name, batch, train, infer);
+  std::printf("ctnn cuda%s %s batch %ld: train img/s %.0f  infer img/s %.0f\n", use_graph ? " graph" : "", prop.name,
+              batch, train, infer);
   return 0;
 }

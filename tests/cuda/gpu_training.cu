@@ -25,11 +25,15 @@ long gpu_algorithm_searches_for_alternating_batches() {
   return cuda::counters().algorithm_searches - before;
 }
 
+namespace {
+struct Deterministic {
+  Deterministic() { cuda::settings().deterministic = true; }
+  ~Deterministic() { cuda::settings().deterministic = false; }
+};
+}  // namespace
+
 Tensors gpu_deterministic_steps() {
-  struct Restore {
-    ~Restore() { cuda::settings().deterministic = false; }
-  } restore;
-  cuda::settings().deterministic = true;
+  Deterministic deterministic;
   using Net = Sequential<Conv<3, 8>, BN<8>, ReLU, MaxPool<3, 2>, Conv<8, 8>, ReLU, Flatten, Linear<8 * 3 * 3, 4>>;
   Model<Net, Input<3, 7, 7>, Cuda> model(3);
   loss::CrossEntropy<Cuda> loss;
@@ -43,5 +47,40 @@ Tensors gpu_deterministic_steps() {
   Tensors result;
   for (auto& p : model.parameters()) result[p.name] = p.value->to_vector();
   return result;
+}
+GraphRun gpu_graph_steps(bool use_graph) {
+  Deterministic deterministic;
+  using Net = Sequential<Conv<3, 8>, BN<8>, ReLU, MaxPool<2>, Dropout<0.3f>, Flatten, Linear<8 * 3 * 3, 4>>;
+  Model<Net, Input<3, 6, 6>, Cuda> model(11);
+  loss::CrossEntropy<Cuda> loss;
+  optim::Sgd sgd(model.parameters(), {.lr = 0.1f, .momentum = 0.9f});
+  cuda::StepGraph graph(1);
+  GraphRun run;
+  int queued = 0;
+  std::uint64_t seed = 50;
+  const auto step = [&](long batch) {
+    const auto x = random_values(static_cast<std::size_t>(batch * 3 * 6 * 6), ++seed);
+    std::vector<std::int32_t> labels(static_cast<std::size_t>(batch));
+    for (long i = 0; i < batch; ++i) labels[static_cast<std::size_t>(i)] = static_cast<std::int32_t>((i + seed) % 4);
+    const auto body = [&] {
+      loss.queue(model.forward(x, batch), labels);
+      model.backward(loss.gradient());
+    };
+    if (use_graph) graph.run(batch, {std::as_bytes(std::span(x)), std::as_bytes(std::span(labels))}, body);
+    else body();
+    sgd.step();
+    if (++queued > loss.lag) run.losses.push_back(loss.take().loss), --queued;
+  };
+  for (int i = 0; i < 6; ++i) step(6);
+  for (int i = 0; i < 4; ++i) step(4);
+  model.eval();
+  model.forward(random_values(10 * 3 * 6 * 6, 99), 10);
+  model.train();
+  for (int i = 0; i < 4; ++i) step(6);
+  for (; queued > 0; --queued) run.losses.push_back(loss.take().loss);
+  for (auto& p : model.parameters()) run.parameters[p.name] = p.value->to_vector();
+  run.captures = graph.captures();
+  run.replays = graph.replays();
+  return run;
 }
 }  // namespace agreement

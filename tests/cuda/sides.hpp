@@ -22,4 +22,14 @@ long gpu_algorithm_searches_for_alternating_batches();
 // The parameters after three SGD steps of a small network with overlapping max pooling, with
 // cuda::settings().deterministic on (restored to off afterwards).
 Tensors gpu_deterministic_steps();
+
+// Steps of a small network with dropout (batch 6 six times, 4 four times, an eval forward of 10
+// that allocates, then 6 four times; the loss read a step late), deterministic, run eagerly or
+// through a cuda::StepGraph with one warm-up step per batch size.
+struct GraphRun {
+  Tensors parameters;
+  std::vector<float> losses;
+  long captures = 0, replays = 0;
+};
+GraphRun gpu_graph_steps(bool use_graph);
 }  // namespace agreement

@@ -1,9 +1,10 @@
 // Every layer's forward and backward, the optimizers, NaN propagation and two training steps
 // of the seed network agree between the CUDA and CPU backends on the same inputs and
-// parameters; the CUDA backend keeps its convolution plans per shape and repeats itself bit for
-// bit in deterministic mode. Without a CUDA device (or without any NVIDIA driver) the program
-// says so and exits with 77, which ctest counts as skipped, not passed; a driver too old for
-// this CUDA runtime, or any other CUDA failure, fails it.
+// parameters; the CUDA backend keeps its convolution plans per shape, repeats itself bit for
+// bit in deterministic mode, and computes the same bits when a step is replayed as a CUDA
+// graph. Without a CUDA device (or without any NVIDIA driver) the program says so and exits
+// with 77, which ctest counts as skipped, not passed; a driver too old for this CUDA runtime,
+// or any other CUDA failure, fails it.
 #define CATCH_CONFIG_RUNNER
 #include <algorithm>
 #include <cmath>
@@ -125,6 +126,22 @@ TEST_CASE("deterministic mode repeats a training run bit for bit", "[cuda]") {
   for (const auto& [name, values] : first) {
     INFO(name);
     CHECK(second.at(name) == values);
+  }
+}
+
+TEST_CASE("a train step replayed as a CUDA graph computes what it computes eagerly, bit for bit", "[cuda][graph]") {
+  const auto eager = agreement::gpu_graph_steps(false);
+  const auto graphed = agreement::gpu_graph_steps(true);
+  // Per batch size: one eager step, two captures, replays after; the eval forward's allocation
+  // makes batch 6 capture twice more. So 6 captures, and 3 + 1 + 2 replays.
+  CHECK(graphed.captures == 6);
+  CHECK(graphed.replays == 6);
+  CHECK(eager.replays == 0);
+  CHECK(graphed.losses == eager.losses);
+  REQUIRE(graphed.parameters.size() == eager.parameters.size());
+  for (const auto& [name, values] : eager.parameters) {
+    INFO(name);
+    CHECK(graphed.parameters.at(name) == values);
   }
 }
 

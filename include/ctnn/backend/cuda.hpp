@@ -13,6 +13,7 @@
 #include <algorithm>  // std::copy
 #include <array>
 #include <cstdint>
+#include <cstring>  // std::memcpy
 #include <optional>
 #include <span>
 #include <string>
@@ -23,6 +24,7 @@
 #include "ctnn/backend/cuda/kernels.cuh"  // dropout, cross_entropy, adam, ...
 #include "ctnn/backend/cuda/runtime.cuh"  // runtime(), settings(), Tensor, Buffer, descriptors, CTNN_CUDA_CHECK
 #include "ctnn/backend/cuda/shape_cache.hpp"  // ShapeCache
+#include "ctnn/backend/cuda/step_graph.cuh"   // StepGraph
 #include "ctnn/core/error.hpp"            // Error
 #include "ctnn/core/mode.hpp"             // Mode
 #include "ctnn/core/op_specs.hpp"         // ConvSpec, PoolSpec, ...
@@ -43,9 +45,15 @@ struct Cuda {
     t.ensure(dims);
     if (values.size() != t.count())
       throw Error(fmt::format("cuda from_host: {} values for a tensor of {}", values.size(), t.count()));
-    // Through pinned memory, without waiting: the caller may free `values` on return.
+    // Through pinned memory, without waiting: the caller may free `values` on return. While a
+    // CUDA graph is captured, through a cell that each replay refills.
     auto& rt = cuda::runtime();
-    rt.uploads.upload(t.data(), values.data(), values.size() * sizeof(float), rt.stream);
+    const std::size_t bytes = values.size() * sizeof(float);
+    if (rt.capture)
+      CTNN_CUDA_CHECK(cudaMemcpyAsync(t.data(), rt.capture->input(values.data(), bytes), bytes, cudaMemcpyHostToDevice,
+                                      rt.stream));
+    else
+      rt.uploads.upload(t.data(), values.data(), bytes, rt.stream);
   }
   static std::vector<float> to_host(const Tensor& t) {
     std::vector<float> out(t.count());
@@ -112,6 +120,7 @@ struct Cuda {
     ConvPlan& plan = conv_plan(st, s, x);
     y.ensure({x.batch(), s.out_channels, s.out_height, s.out_width});
     if (!plan.forward) {
+      no_search_while_capturing("convolution forward");
       cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
       int found = 0;
       CTNN_CUDA_CHECK(cudnnSetConvolutionMathType(st.conv, CUDNN_DEFAULT_MATH));  // the search may try tensor cores
@@ -122,9 +131,11 @@ struct Cuda {
         CTNN_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
             rt.cudnn, plan.x_desc, x.data(), st.w_desc, w.data(), st.conv, plan.y_desc, y.data(),
             CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found, perf, rt.workspace_of(workspace_limit), workspace_limit));
-      plan.forward = choose(st, perf, found, "convolution forward", [&](cudnnConvolutionFwdAlgo_t a, std::size_t* bytes) {
-        return cudnnGetConvolutionForwardWorkspaceSize(rt.cudnn, plan.x_desc, st.w_desc, st.conv, plan.y_desc, a, bytes);
-      });
+      plan.forward =
+          choose(st, perf, found, "convolution forward", [&](cudnnConvolutionFwdAlgo_t a, std::size_t* bytes) {
+            return cudnnGetConvolutionForwardWorkspaceSize(rt.cudnn, plan.x_desc, st.w_desc, st.conv, plan.y_desc, a,
+                                                           bytes);
+          });
     }
     const auto& c = *plan.forward;
     CTNN_CUDA_CHECK(cudnnSetConvolutionMathType(st.conv, c.math));
@@ -142,13 +153,14 @@ struct Cuda {
     if (dx) dx->ensure(x.dims());
     const bool deterministic = cuda::settings().deterministic;
     if (!plan.backward_filter) {
+      no_search_while_capturing("convolution backward filter");
       cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
       int found = 0;
       CTNN_CUDA_CHECK(cudnnSetConvolutionMathType(st.conv, CUDNN_DEFAULT_MATH));
       if (deterministic)
-        CTNN_CUDA_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(rt.cudnn, plan.x_desc, plan.y_desc, st.conv,
-                                                                      st.w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                                                                      &found, perf));
+        CTNN_CUDA_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+            rt.cudnn, plan.x_desc, plan.y_desc, st.conv, st.w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &found,
+            perf));
       else  // writes into dw, which the real call below overwrites
         CTNN_CUDA_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(
             rt.cudnn, plan.x_desc, x.data(), plan.y_desc, dy.data(), st.conv, st.w_desc, dw.data(),
@@ -160,6 +172,7 @@ struct Cuda {
                                     });
     }
     if (dx && !plan.backward_data) {
+      no_search_while_capturing("convolution backward data");
       cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
       int found = 0;
       CTNN_CUDA_CHECK(cudnnSetConvolutionMathType(st.conv, CUDNN_DEFAULT_MATH));
@@ -349,13 +362,29 @@ struct Cuda {
     std::uint64_t seed = 0;
     std::uint32_t threshold = 0;
     float keep_scale = 1;
+    // In a CUDA graph the kernels read the seed from here, where each replay uploads a new one.
+    cuda::DeviceMemory device_seed;
+    bool seed_on_device = false;
   };
 
   static void dropout_forward(DropoutState& st, float p, const Tensor& x, Tensor& y, Rng& rng) {
+    auto& rt = cuda::runtime();
     y.ensure(x.dims());
-    st.seed = rng.next_u64();
     st.threshold = static_cast<std::uint32_t>(static_cast<double>(p) * (1u << 24));
     st.keep_scale = 1.0f / (1.0f - p);
+    st.seed_on_device = rt.capture != nullptr;
+    if (st.seed_on_device) {
+      // Drawn from the generator now and before each replay, in the order an eager step draws.
+      void* cell = rt.capture->generated(sizeof(std::uint64_t), [&rng](void* to) {
+        const std::uint64_t seed = rng.next_u64();
+        std::memcpy(to, &seed, sizeof seed);
+      });
+      st.device_seed.reserve(sizeof(std::uint64_t));
+      CTNN_CUDA_CHECK(
+          cudaMemcpyAsync(st.device_seed.get(), cell, sizeof(std::uint64_t), cudaMemcpyHostToDevice, rt.stream));
+    } else {
+      st.seed = rng.next_u64();
+    }
     launch_dropout(st, x, y);
   }
 
@@ -523,8 +552,6 @@ struct Cuda {
     const int n = static_cast<int>(d[0]), classes = static_cast<int>(d[1]);
     if (static_cast<long>(labels.size()) != n)
       throw Error(fmt::format("softmax cross-entropy: {} labels for a batch of {}", labels.size(), n));
-    if (st.queued == st.max_queued)
-      throw Error(fmt::format("softmax cross-entropy: {} results are queued already; take() one first", st.queued));
     if (st.built_for != d) {
       cuda::describe(st.desc, d);
       st.built_for = d;
@@ -534,26 +561,25 @@ struct Cuda {
     st.labels.reserve(n * sizeof(std::int32_t));
     st.losses.reserve(n * sizeof(float));
     st.counters.reserve(2 * sizeof(int));
-    // This slot's last use was taken, so its copies are done and it may be rewritten.
-    auto& r = st.results[(st.first + st.queued) % st.max_queued];
-    r.host.reserve(static_cast<std::size_t>(n) * (sizeof(std::int32_t) + sizeof(float)) + 2 * sizeof(int));
-    r.rows = n;
-    r.classes = classes;
-    std::copy(labels.begin(), labels.end(), r.labels());
+    // The labels go up from pinned memory: the result's slot or, while a CUDA graph is captured,
+    // a cell that each replay refills; the slot is then taken after each launch.
+    SoftmaxCrossEntropyState::Result* result = rt.capture ? nullptr : &next_result(st, n, classes, labels.data());
+    const void* labels_from = result ? static_cast<const void*>(result->labels())
+                                     : rt.capture->input(labels.data(), n * sizeof(std::int32_t));
     auto* counters = static_cast<int*>(st.counters.get());
     CTNN_CUDA_CHECK(cudnnSoftmaxForward(rt.cudnn, CUDNN_SOFTMAX_LOG, CUDNN_SOFTMAX_MODE_INSTANCE, &cuda::one, st.desc,
                                         logits.data(), &cuda::zero, st.desc, st.log_probabilities.data()));
-    CTNN_CUDA_CHECK(cudaMemcpyAsync(st.labels.get(), r.labels(), n * sizeof(std::int32_t), cudaMemcpyHostToDevice,
+    CTNN_CUDA_CHECK(cudaMemcpyAsync(st.labels.get(), labels_from, n * sizeof(std::int32_t), cudaMemcpyHostToDevice,
                                     rt.stream));
     CTNN_CUDA_CHECK(cudaMemsetAsync(counters, 0, 2 * sizeof(int), rt.stream));
     cuda::kernels::cross_entropy<<<cuda::kernels::blocks_for(n), cuda::kernels::threads, 0, rt.stream>>>(
         st.log_probabilities.data(), static_cast<const std::int32_t*>(st.labels.get()), dlogits.data(),
         static_cast<float*>(st.losses.get()), counters, counters + 1, n, classes);
     CTNN_CUDA_CHECK(cudaGetLastError());
-    CTNN_CUDA_CHECK(cudaMemcpyAsync(r.losses(), st.losses.get(), n * sizeof(float), cudaMemcpyDeviceToHost, rt.stream));
-    CTNN_CUDA_CHECK(cudaMemcpyAsync(r.counters(), counters, 2 * sizeof(int), cudaMemcpyDeviceToHost, rt.stream));
-    r.done.record(rt.stream);
-    ++st.queued;
+    if (result) return copy_back(st, *result);
+    rt.capture->after_launch.push_back([&st, labels_from, n, classes] {
+      copy_back(st, next_result(st, n, classes, static_cast<const std::int32_t*>(labels_from)));
+    });
   }
 
   static LossResult softmax_cross_entropy_take(SoftmaxCrossEntropyState& st) {
@@ -594,6 +620,38 @@ struct Cuda {
   }
 
  private:
+  // The slot for the next result, holding its labels (for a bad label's message).
+  static SoftmaxCrossEntropyState::Result& next_result(SoftmaxCrossEntropyState& st, int n, int classes,
+                                                       const std::int32_t* labels) {
+    if (st.queued == st.max_queued)
+      throw Error(fmt::format("softmax cross-entropy: {} results are queued already; take() one first", st.queued));
+    auto& r = st.results[(st.first + st.queued) % st.max_queued];  // taken, so its copies are done
+    r.host.reserve(static_cast<std::size_t>(n) * (sizeof(std::int32_t) + sizeof(float)) + 2 * sizeof(int));
+    r.rows = n;
+    r.classes = classes;
+    std::copy(labels, labels + n, r.labels());
+    return r;
+  }
+
+  // Queues the copies of the per-sample losses and counters into the slot; take() waits for them.
+  static void copy_back(SoftmaxCrossEntropyState& st, SoftmaxCrossEntropyState::Result& r) {
+    auto& rt = cuda::runtime();
+    CTNN_CUDA_CHECK(
+        cudaMemcpyAsync(r.losses(), st.losses.get(), r.rows * sizeof(float), cudaMemcpyDeviceToHost, rt.stream));
+    CTNN_CUDA_CHECK(
+        cudaMemcpyAsync(r.counters(), st.counters.get(), 2 * sizeof(int), cudaMemcpyDeviceToHost, rt.stream));
+    r.done.record(rt.stream);
+    ++st.queued;
+  }
+
+  // cudnnFind runs the candidates and waits for them, which a stream being captured can't do.
+  static void no_search_while_capturing(const char* direction) {
+    if (cuda::runtime().capture)
+      throw Error(fmt::format("{}: no algorithm is chosen for this shape yet, and none can be searched for while a "
+                              "CUDA graph is captured: run the step once without capturing first",
+                              direction));
+  }
+
   // The first of `found` candidates (fastest first, measured or by cuDNN's heuristics) that
   // ran, fits the workspace limit with the math type it was measured with, and, in
   // deterministic mode, is deterministic. The math type is left set on the descriptor.
@@ -616,8 +674,9 @@ struct Cuda {
 
   static void launch_dropout(const DropoutState& st, const Tensor& in, Tensor& out) {
     const std::size_t count = in.count();
+    const auto* device_seed = st.seed_on_device ? static_cast<const std::uint64_t*>(st.device_seed.get()) : nullptr;
     cuda::kernels::dropout<<<cuda::kernels::blocks_for(count), cuda::kernels::threads, 0, cuda::runtime().stream>>>(
-        in.data(), out.data(), count, st.seed, st.threshold, st.keep_scale);
+        in.data(), out.data(), count, device_seed, st.seed, st.threshold, st.keep_scale);
     CTNN_CUDA_CHECK(cudaGetLastError());
   }
 

@@ -22,9 +22,12 @@ __device__ inline std::uint32_t hash24(std::uint64_t seed, std::uint64_t index) 
   return static_cast<std::uint32_t>(counter_hash(seed, index) >> 40);
 }
 
-static __global__ void dropout(const float* in, float* out, std::size_t count, std::uint64_t seed, std::uint32_t threshold,
-                        float keep_scale) {
+// The seed is `seed`, or *device_seed where that is given (in a CUDA graph, whose replays
+// upload a new seed there).
+static __global__ void dropout(const float* in, float* out, std::size_t count, const std::uint64_t* device_seed,
+                               std::uint64_t seed, std::uint32_t threshold, float keep_scale) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (device_seed) seed = *device_seed;
   if (i < count) out[i] = hash24(seed, i) >= threshold ? in[i] * keep_scale : 0.0f;
 }
 

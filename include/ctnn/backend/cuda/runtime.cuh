@@ -1,6 +1,6 @@
 // The CUDA runtime under the Cuda backend: checked calls, settings, the process-wide handles and
-// stream, device and pinned host memory, uploads without waiting, tensors (plain NCHW fp32 on
-// the device) and RAII cuDNN descriptors.
+// stream, device and pinned host memory, uploads without waiting, the host side of a captured
+// step, tensors (plain NCHW fp32 on the device) and RAII cuDNN descriptors.
 #pragma once
 #if !defined(__CUDACC__)
 #error "ctnn/backend/cuda.hpp holds CUDA kernels: compile this translation unit with nvcc (a .cu file, or set_source_files_properties(... LANGUAGE CUDA)) and link ctnn::cuda"
@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdint>
 #include <cstring>  // std::memcpy
+#include <deque>
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>  // std::exchange, std::swap
@@ -56,6 +58,13 @@ inline void check(cublasStatus_t status, const char* call, const char* file, int
 #define CTNN_CUDA_CHECK(call) ::ctnn::cuda::check((call), #call, __FILE__, __LINE__)
 
 // --- device memory -----------------------------------------------------------------------
+// Device allocations made so far. A CUDA graph reads the addresses it was captured with, so a
+// StepGraph captures again once this count has changed.
+inline long& device_allocations() {
+  static long count = 0;
+  return count;
+}
+
 // An owning device allocation. Out of memory says how much was asked for and what is free.
 class DeviceMemory {
  public:
@@ -96,6 +105,7 @@ class DeviceMemory {
                               bytes / 1048576.0, cudaGetErrorString(status), free / 1048576.0, total / 1048576.0));
     }
     bytes_ = bytes;
+    ++device_allocations();
   }
 
   void* data_ = nullptr;
@@ -218,6 +228,43 @@ class UploadRing {
   std::size_t next_ = 0;
 };
 
+// --- capturing a step into a CUDA graph (StepGraph, step_graph.cuh) ------------------------
+// While a step is captured, the host data its device work reads lives in cells: pinned memory
+// at fixed addresses, which the graph's copies read and which are refilled before each replay.
+// What must follow every launch on the stream (the loss's copies back to the host, with their
+// bookkeeping) is kept here too.
+struct StepCapture {
+  struct Cell {
+    PinnedMemory memory;
+    std::size_t bytes = 0;
+    std::function<void(void*)> refill;  // writes a replay's value; empty: the replay's next input
+  };
+  std::deque<Cell> cells;
+  std::vector<std::function<void()>> after_launch;
+
+  // A cell holding `values` now and, in a replay, that replay's next input.
+  void* input(const void* values, std::size_t bytes) {
+    Cell& c = add(bytes);
+    std::memcpy(c.memory.get(), values, bytes);
+    return c.memory.get();
+  }
+  // A cell that `refill` fills, now and before each replay.
+  void* generated(std::size_t bytes, std::function<void(void*)> refill) {
+    Cell& c = add(bytes);
+    refill(c.memory.get());
+    c.refill = std::move(refill);
+    return c.memory.get();
+  }
+
+ private:
+  Cell& add(std::size_t bytes) {
+    Cell& c = cells.emplace_back();
+    c.memory.reserve(bytes);
+    c.bytes = bytes;
+    return c;
+  }
+};
+
 // --- handles -----------------------------------------------------------------------------
 // One cuDNN and one cuBLAS handle on one stream for the process, plus one convolution
 // workspace that every layer shares: all work is queued in order on that stream, so no two
@@ -227,7 +274,9 @@ struct Runtime {
   cudnnHandle_t cudnn = nullptr;
   cublasHandle_t cublas = nullptr;
   DeviceMemory workspace;
+  DeviceMemory cublas_workspace;  // cuBLAS's own, set once: it must not allocate while a graph is captured
   UploadRing uploads;
+  StepCapture* capture = nullptr;  // the step being captured into a CUDA graph, if any
 
   Runtime() {
     // "No GPU" and "a driver too old for this program" are different problems; say which.
@@ -238,6 +287,8 @@ struct Runtime {
     CTNN_CUDA_CHECK(cudnnSetStream(cudnn, stream));
     CTNN_CUDA_CHECK(cublasCreate(&cublas));
     CTNN_CUDA_CHECK(cublasSetStream(cublas, stream));
+    cublas_workspace.reserve(std::size_t{32} << 20);  // what cuBLAS recommends for Hopper
+    CTNN_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace.get(), cublas_workspace.bytes()));
   }
   ~Runtime() {
     if (cublas) cublasDestroy(cublas);
