@@ -8,8 +8,9 @@ namespace cifar10_example {
 extern const bool cuda_built = true;
 
 int train_on_cuda(const Options& o, const RunData& d) {
-  if (!ctnn::cuda::device_available()) {
-    fmt::print(stderr, "cifar10: --device cuda: no CUDA device is present; use --device cpu\n");
+  if (const auto probe = ctnn::cuda::probe_device(); probe.state != ctnn::cuda::DeviceState::usable) {
+    fmt::print(stderr, "cifar10: --device cuda: {}{}\n", probe.message,
+               probe.state == ctnn::cuda::DeviceState::absent ? "; use --device cpu" : "");
     return 2;
   }
   return train_seed<ctnn::Cuda>(o, d);

@@ -77,10 +77,15 @@ class Learner {
   virtual void set_lr(float) = 0;
   virtual void set_momentum(float) = 0;  // ignored by optimizers without momentum
   virtual long steps() const = 0;        // optimizer steps taken
-  virtual LossResult forward_loss(const BatchView&) = 0;
-  // The same in eval mode; also copies the model's outputs to `scores` when it isn't null.
+  // The forward pass and loss of a batch, queued; take_loss() returns the results in order.
+  // The loop takes each one loss_lag() batches later: 0 where a result is ready at once (the
+  // CPU), 1 where taking it waits for a device (CUDA), so the device always has work.
+  virtual void queue_forward_loss(const BatchView&) = 0;
+  virtual LossResult take_loss() = 0;
+  virtual int loss_lag() const = 0;
+  // In eval mode, at once; also copies the model's outputs to `scores` when it isn't null.
   virtual LossResult evaluate_batch(const BatchView&, std::vector<float>* scores) = 0;
-  virtual void backward_and_step() = 0;  // of the last forward_loss
+  virtual void backward_and_step() = 0;  // of the last queue_forward_loss
   virtual void accumulate_batch_norm_statistics(const BatchView&, long index) = 0;  // index from 1
   virtual void save_checkpoint(const std::filesystem::path&, io::Metadata) = 0;
   virtual io::Metadata load_checkpoint(const std::filesystem::path&) = 0;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>    // std::isfinite
 #include <cstdlib>  // std::strtof
+#include <deque>
+#include <optional>
 #include <limits>
 
 #include <fmt/format.h>
@@ -13,6 +15,40 @@
 #include "ctnn/train/progress.hpp"  // ProgressPrinter
 
 namespace ctnn::train::detail {
+
+// The batches whose loss results the loop hasn't taken from the learner yet, oldest first,
+// each with what the loop needs to account for it.
+template <class Batch>
+class PendingLosses {
+ public:
+  explicit PendingLosses(Learner& learner) : learner_(learner), lag_(static_cast<std::size_t>(learner.loss_lag())) {}
+  PendingLosses(const PendingLosses&) = delete;
+  PendingLosses& operator=(const PendingLosses&) = delete;
+  // After an error (a NaN, a bad label): take what is left, so that the learner's next pass
+  // doesn't get this one's results.
+  ~PendingLosses() {
+    for (; !batches_.empty(); batches_.pop_front()) try {
+        learner_.take_loss();
+      } catch (...) {
+      }
+  }
+
+  void push(const Batch& b) { batches_.push_back(b); }
+  // f(batch, result) for every pending batch but the `lag` newest (all of them at the end).
+  template <class F>
+  void take(F&& f, bool all = false) {
+    while (batches_.size() > (all ? 0 : lag_)) {
+      const Batch b = batches_.front();
+      batches_.pop_front();
+      f(b, learner_.take_loss());
+    }
+  }
+
+ private:
+  Learner& learner_;
+  std::size_t lag_;
+  std::deque<Batch> batches_;
+};
 
 CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSource* test,
                                      const FitOptions& options) {
@@ -107,6 +143,37 @@ CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, i
   double loss_sum = 0;
   long seen = 0, correct = 0, index = 0;
   float lr = learner.lr();
+  // Each batch's loss is checked when the learner hands it back, and recorded (sums, history,
+  // progress, log, callbacks) after the batch's own step and before the next one: at once where
+  // results are ready at once (checked before the step, as ever), loss_lag() batches later
+  // otherwise (the check then comes after the batch's step).
+  struct Batch {
+    long index;
+    int size;
+    float lr;
+  };
+  PendingLosses<Batch> pending(learner);
+  const auto check = [&](const Batch& b, const LossResult& r) {
+    if (!std::isfinite(r.loss))
+      throw TrainingError(fmt::format(
+          "epoch {}, batch {}/{}: the loss is {}; training stopped{}", epoch, b.index, batches, r.loss,
+          options.checkpoint.empty()
+              ? std::string()
+              : fmt::format(". The last checkpoint, {} (epoch {}), is left as it was", options.checkpoint.string(),
+                            epochs_done)));
+  };
+  const auto record = [&](const Batch& b, const LossResult& r) {
+    loss_sum += static_cast<double>(r.loss) * b.size;
+    correct += r.correct;
+    seen += b.size;
+    history.batch_losses.push_back(r.loss);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    progress.batch(b.index, r.loss, correct, seen, elapsed);
+    const BatchInfo info{epoch, b.index, batches, b.size, r.loss, r.correct, b.lr};
+    if (log) log->write(info, learner.steps(), elapsed);
+    for (auto& f : batch_callbacks) f(info);
+  };
+  const auto check_and_record = [&](const Batch& b, const LossResult& r) { check(b, r), record(b, r); };
   train.each_batch(static_cast<std::uint64_t>(epoch - 1), [&](const BatchView& b) {
     ++index;
     if (schedule) {
@@ -115,25 +182,18 @@ CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, i
       if (const auto m = schedule.momentum(p)) learner.set_momentum(*m);
     }
     lr = learner.lr();
-    const auto r = learner.forward_loss(b);
-    if (!std::isfinite(r.loss))
-      throw TrainingError(fmt::format(
-          "epoch {}, batch {}/{}: the loss is {}; training stopped{}", epoch, index, batches, r.loss,
-          options.checkpoint.empty()
-              ? std::string()
-              : fmt::format(". The last checkpoint, {} (epoch {}), is left as it was", options.checkpoint.string(),
-                            epochs_done)));
+    learner.queue_forward_loss(b);
+    pending.push({index, b.size, lr});
+    std::optional<std::pair<Batch, LossResult>> this_batch;
+    pending.take([&](const Batch& q, const LossResult& r) {
+      if (q.index != index) return check_and_record(q, r);
+      check(q, r);
+      this_batch.emplace(q, r);
+    });
     learner.backward_and_step();
-    loss_sum += static_cast<double>(r.loss) * b.size;
-    correct += r.correct;
-    seen += b.size;
-    history.batch_losses.push_back(r.loss);
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    progress.batch(index, r.loss, correct, seen, elapsed);
-    const BatchInfo info{epoch, index, batches, b.size, r.loss, r.correct, lr};
-    if (log) log->write(info, learner.steps(), elapsed);
-    for (auto& f : batch_callbacks) f(info);
+    if (this_batch) record(this_batch->first, this_batch->second);
   });
+  pending.take(check_and_record, true);
   if (seen == 0) throw Error(fmt::format("Trainer::fit: epoch {} of the training data has no batches", epoch));
   EpochRecord e;
   e.epoch = epoch;

@@ -11,9 +11,15 @@
 // Every epoch: the model trains on all of `train` (the schedule sets the learning rate before
 // each step), is evaluated on the validation data, the history gets a row, callbacks run, and
 // the checkpoint and history CSV are rewritten (atomically). A non-finite loss stops training
-// with a TrainingError naming the epoch and batch; the last checkpoint is not touched.
+// with a TrainingError naming the epoch and batch; the last checkpoint is not touched. With a
+// loss whose results come back late (CrossEntropy<Cuda>: its `lag` is 1), each batch's loss is
+// read after the next batch is queued, so the device never waits for the host; a NaN then
+// stops training one step late, after the NaN batch's own step ran.
 #pragma once
 #include <algorithm>  // std::max_element, std::min
+#include <concepts>   // std::same_as, std::convertible_to
+#include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <span>
@@ -148,11 +154,40 @@ class Trainer final : private detail::Learner {
     if constexpr (optim::HasMomentum<Opt>) optimizer_.set_momentum(m);
   }
   long steps() const override { return optimizer_.steps(); }
-  LossResult forward_loss(const BatchView& b) override { return loss_.forward(model_->forward(b.images, b.size), b.labels); }
+  // A loss with queue/take/lag (loss::CrossEntropy) may hand results back late; any other
+  // (forward and gradient only) is taken at once.
+  static constexpr bool queued_loss = requires(Loss& l, const typename ModelT::Tensor& t) {
+    l.queue(t, std::span<const std::int32_t>{});
+    { l.take() } -> std::same_as<LossResult>;
+    { Loss::lag } -> std::convertible_to<int>;
+  };
+  void queue_forward_loss(const BatchView& b) override {
+    const auto& logits = model_->forward(b.images, b.size);
+    if constexpr (queued_loss) loss_.queue(logits, b.labels);
+    else computed_.push_back(loss_.forward(logits, b.labels));
+  }
+  LossResult take_loss() override {
+    if constexpr (queued_loss) {
+      return loss_.take();
+    } else {
+      const LossResult r = computed_.at(0);
+      computed_.pop_front();
+      return r;
+    }
+  }
+  int loss_lag() const override {
+    if constexpr (queued_loss) return Loss::lag;
+    else return 0;
+  }
   LossResult evaluate_batch(const BatchView& b, std::vector<float>* scores) override {
     const auto& out = model_->forward(b.images, b.size);
     if (scores) *scores = detail::model_backend<ModelT>::type::to_host(out);
-    return loss_.forward(out, b.labels);
+    if constexpr (queued_loss) {
+      loss_.queue(out, b.labels);
+      return loss_.take();
+    } else {
+      return loss_.forward(out, b.labels);
+    }
   }
   void backward_and_step() override {
     model_->backward(loss_.gradient());
@@ -184,6 +219,7 @@ class Trainer final : private detail::Learner {
   ModelT* model_;
   Opt optimizer_;
   Loss loss_;
+  std::deque<LossResult> computed_;  // results of a loss without queue/take
   detail::Loop loop_;
 };
 

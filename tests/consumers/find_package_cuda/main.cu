@@ -3,5 +3,7 @@
 #include <fmt/core.h>
 
 int main() {
-  fmt::print("ctnn::cuda consumer built; a GPU is {}\n", ctnn::cuda::device_available() ? "present" : "absent");
+  const auto probe = ctnn::cuda::probe_device();
+  fmt::print("ctnn::cuda consumer built; a GPU is {} ({})\n",
+             probe.state == ctnn::cuda::DeviceState::usable ? "present" : "absent", probe.message);
 }

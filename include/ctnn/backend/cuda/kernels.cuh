@@ -1,5 +1,10 @@
 // The few kernels no cuDNN or cuBLAS op covers: dropout, bias broadcast, the cross-entropy
 // gradient, batch norm's eval-mode backward, and the optimizer updates.
+//
+// Every kernel is `static`: a __global__ function defined in a header with external linkage
+// would be defined again by every .cu file that includes it, and two such files in one
+// program fail to link ("multiple definition of ctnn::cuda::kernels::dropout"). test_cuda is
+// two .cu files for that reason.
 #pragma once
 #include <cstdint>
 
@@ -17,14 +22,17 @@ __device__ inline std::uint32_t hash24(std::uint64_t seed, std::uint64_t index) 
   return static_cast<std::uint32_t>(counter_hash(seed, index) >> 40);
 }
 
-__global__ void dropout(const float* in, float* out, std::size_t count, std::uint64_t seed, std::uint32_t threshold,
-                        float keep_scale) {
+// The seed is `seed`, or *device_seed where that is given (in a CUDA graph, whose replays
+// upload a new seed there).
+static __global__ void dropout(const float* in, float* out, std::size_t count, const std::uint64_t* device_seed,
+                               std::uint64_t seed, std::uint32_t threshold, float keep_scale) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (device_seed) seed = *device_seed;
   if (i < count) out[i] = hash24(seed, i) >= threshold ? in[i] * keep_scale : 0.0f;
 }
 
 // ReLU through its output: dx = dy where y > 0 (y > 0 exactly where the input was).
-__global__ void relu_backward_from_output(const float* y, const float* dy, float* dx, std::size_t count) {
+static __global__ void relu_backward_from_output(const float* y, const float* dy, float* dx, std::size_t count) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (i < count) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
@@ -38,22 +46,28 @@ __global__ void add_tensors(const float* a, const float* b, float* y, std::size_
   y[i] = Relu ? (sum > 0.0f || sum != sum ? sum : 0.0f) : sum;  // NaN passes through, as on the CPU
 }
 
+static __global__ void fill(float* out, float value, std::size_t count) {
+  const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
+  if (i < count) out[i] = value;
+}
+
 // out[n, c] += bias[c] for an N x C matrix.
-__global__ void add_bias(float* out, const float* bias, int rows, int columns) {
+static __global__ void add_bias(float* out, const float* bias, int rows, int columns) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (i < static_cast<std::size_t>(rows) * columns) out[i] += bias[i % columns];
 }
 
 // One thread per sample: the loss term, the gradient row (softmax - one-hot) / N, and whether
-// the arg-max is the label. Labels out of range are flagged in *bad_label (first sample + 1).
-__global__ void cross_entropy(const float* log_probabilities, const std::int32_t* labels, float* grad, float* losses,
-                              int* correct, int* bad_label, int rows, int classes) {
+// the arg-max is the label. A label out of range sets *first_bad to rows - (its sample), so
+// that after all threads it holds rows - (the first such sample), or 0 if there is none.
+static __global__ void cross_entropy(const float* log_probabilities, const std::int32_t* labels, float* grad,
+                                     float* losses, int* correct, int* first_bad, int rows, int classes) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i >= rows) return;
   const float* row = log_probabilities + static_cast<std::size_t>(i) * classes;
   const int label = labels[i];
   if (label < 0 || label >= classes) {
-    atomicCAS(bad_label, 0, i + 1);
+    atomicMax(first_bad, rows - i);
     losses[i] = 0;
     for (int k = 0; k < classes; ++k) grad[i * classes + k] = 0;
     return;
@@ -69,7 +83,7 @@ __global__ void cross_entropy(const float* log_probabilities, const std::int32_t
 
 // Batch norm backward with fixed (running) statistics, one block per channel:
 // dx = dy * gamma / sqrt(var + eps); dgamma = sum(dy * x_hat); dbeta = sum(dy).
-__global__ void batch_norm_backward_fixed(const float* x, const float* dy, const float* gamma, const float* mean,
+static __global__ void batch_norm_backward_fixed(const float* x, const float* dy, const float* gamma, const float* mean,
                                           const float* var, float eps, float* dx, float* dgamma, float* dbeta, int n,
                                           int channels, int plane) {
   const int c = blockIdx.x;
@@ -99,7 +113,7 @@ __global__ void batch_norm_backward_fixed(const float* x, const float* dy, const
   }
 }
 
-__global__ void adam(float* p, const float* g, float* m, float* v, std::size_t count, AdamStep s) {
+static __global__ void adam(float* p, const float* g, float* m, float* v, std::size_t count, AdamStep s) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (i >= count) return;
   const float decay = s.decoupled_weight_decay ? 1.0f - s.lr * s.weight_decay : 1.0f;
@@ -109,7 +123,7 @@ __global__ void adam(float* p, const float* g, float* m, float* v, std::size_t c
   p[i] = p[i] * decay - (s.lr / s.bias_correction1) * m[i] / (sqrtf(v[i]) / sqrtf(s.bias_correction2) + s.eps);
 }
 
-__global__ void sgd(float* p, const float* g, float* buf, std::size_t count, SgdStep s) {
+static __global__ void sgd(float* p, const float* g, float* buf, std::size_t count, SgdStep s) {
   const std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (i >= count) return;
   float gi = g[i] + s.weight_decay * p[i];

@@ -1,13 +1,18 @@
-// The CUDA runtime under the Cuda backend: checked calls, the process-wide handles and stream,
-// device memory, tensors (plain NCHW fp32 on the device) and RAII cuDNN descriptors.
+// The CUDA runtime under the Cuda backend: checked calls, settings, the process-wide handles and
+// stream, device and pinned host memory, uploads without waiting, the host side of a captured
+// step, tensors (plain NCHW fp32 on the device) and RAII cuDNN descriptors.
 #pragma once
 #if !defined(__CUDACC__)
 #error "ctnn/backend/cuda.hpp holds CUDA kernels: compile this translation unit with nvcc (a .cu file, or set_source_files_properties(... LANGUAGE CUDA)) and link ctnn::cuda"
 #endif
+#include <array>
 #include <cstdint>
+#include <cstring>  // std::memcpy
+#include <deque>
+#include <functional>
 #include <span>
 #include <string>
-#include <utility>  // std::swap
+#include <utility>  // std::exchange, std::swap
 #include <vector>
 
 #include <cublas_v2.h>
@@ -15,7 +20,8 @@
 #include <cudnn.h>
 #include <fmt/format.h>
 
-#include "ctnn/core/error.hpp"  // Error
+#include "ctnn/backend/cuda/device.hpp"  // probe_device
+#include "ctnn/core/error.hpp"              // Error
 
 namespace ctnn::cuda {
 
@@ -52,6 +58,13 @@ inline void check(cublasStatus_t status, const char* call, const char* file, int
 #define CTNN_CUDA_CHECK(call) ::ctnn::cuda::check((call), #call, __FILE__, __LINE__)
 
 // --- device memory -----------------------------------------------------------------------
+// Device allocations made so far. A CUDA graph reads the addresses it was captured with, so a
+// StepGraph captures again once this count has changed.
+inline long& device_allocations() {
+  static long count = 0;
+  return count;
+}
+
 // An owning device allocation. Out of memory says how much was asked for and what is free.
 class DeviceMemory {
  public:
@@ -92,10 +105,164 @@ class DeviceMemory {
                               bytes / 1048576.0, cudaGetErrorString(status), free / 1048576.0, total / 1048576.0));
     }
     bytes_ = bytes;
+    ++device_allocations();
   }
 
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
+};
+
+// --- settings and counters ------------------------------------------------------------------
+struct Settings {
+  // Reproducible runs: convolutions use only algorithms cuDNN marks deterministic, picked by
+  // cuDNN's heuristics rather than by timing (which can pick differently from run to run), and
+  // max pooling's backward uses cuDNN's deterministic mode instead of atomics. Two runs of one
+  // program on the same GPU model, driver and library versions then compute the same bits.
+  // Off (the default), algorithms are the fastest measured, and results may differ in the last
+  // bits from run to run. Takes effect for each layer at its next forward.
+  bool deterministic = false;
+};
+
+inline Settings& settings() {
+  static Settings instance;
+  return instance;
+}
+
+// What the backend did, for tests and for anyone who wonders where the time went.
+struct Counters {
+  long algorithm_searches = 0;  // convolution algorithm choices (cudnnFind* or heuristics), one per direction
+};
+
+inline Counters& counters() {
+  static Counters instance;
+  return instance;
+}
+
+// --- events and pinned host memory ----------------------------------------------------------
+// An event made on first use, so that objects holding one can exist before the device is touched.
+class Event {
+ public:
+  Event() = default;
+  Event(Event&& other) noexcept : event_(std::exchange(other.event_, nullptr)) {}
+  Event& operator=(Event&& other) noexcept {
+    std::swap(event_, other.event_);
+    return *this;
+  }
+  ~Event() {
+    if (event_) cudaEventDestroy(event_);
+  }
+  void record(cudaStream_t stream) {
+    if (!event_) CTNN_CUDA_CHECK(cudaEventCreateWithFlags(&event_, cudaEventDisableTiming));
+    CTNN_CUDA_CHECK(cudaEventRecord(event_, stream));
+  }
+  // Waits until the work queued before the last record() is done (at once if never recorded).
+  void wait() const {
+    if (event_) CTNN_CUDA_CHECK(cudaEventSynchronize(event_));
+  }
+
+ private:
+  cudaEvent_t event_ = nullptr;
+};
+
+// Page-locked host memory. Copies between it and the device run asynchronously; from pageable
+// memory the runtime first copies through a buffer of its own and the host may wait.
+class PinnedMemory {
+ public:
+  PinnedMemory() = default;
+  PinnedMemory(PinnedMemory&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), bytes_(std::exchange(other.bytes_, 0)) {}
+  PinnedMemory& operator=(PinnedMemory&& other) noexcept {
+    std::swap(data_, other.data_);
+    std::swap(bytes_, other.bytes_);
+    return *this;
+  }
+  ~PinnedMemory() {
+    if (data_) cudaFreeHost(data_);
+  }
+  // Grows to at least `bytes`, discarding the contents when it reallocates. The caller makes
+  // sure no copy still uses the old memory.
+  void reserve(std::size_t bytes) {
+    if (bytes <= bytes_) return;
+    if (data_) CTNN_CUDA_CHECK(cudaFreeHost(data_));
+    data_ = nullptr;
+    bytes_ = 0;
+    const cudaError_t status = cudaMallocHost(&data_, bytes);
+    if (status != cudaSuccess) {
+      cudaGetLastError();
+      throw Error(fmt::format("cudaMallocHost of {} bytes ({:.1f} MiB of pinned host memory) failed: {}", bytes,
+                              bytes / 1048576.0, cudaGetErrorString(status)));
+    }
+    bytes_ = bytes;
+  }
+  void* get() const { return data_; }
+
+ private:
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+// Host-to-device uploads that don't wait for the device: each copies the data into the next of
+// a ring of pinned slots and queues the copy from there. A slot is written again `slot_count`
+// uploads later, once its copy is done (an event), which in a training loop it long is.
+class UploadRing {
+ public:
+  static constexpr std::size_t slot_count = 8;  // a train step makes two uploads (images, labels)
+
+  void upload(void* device, const void* host, std::size_t bytes, cudaStream_t stream) {
+    if (bytes == 0) return;
+    Slot& slot = slots_[next_];
+    next_ = (next_ + 1) % slot_count;
+    slot.copied.wait();
+    slot.memory.reserve(bytes);
+    std::memcpy(slot.memory.get(), host, bytes);
+    CTNN_CUDA_CHECK(cudaMemcpyAsync(device, slot.memory.get(), bytes, cudaMemcpyHostToDevice, stream));
+    slot.copied.record(stream);
+  }
+
+ private:
+  struct Slot {
+    PinnedMemory memory;
+    Event copied;
+  };
+  std::array<Slot, slot_count> slots_;
+  std::size_t next_ = 0;
+};
+
+// --- capturing a step into a CUDA graph (StepGraph, step_graph.cuh) ------------------------
+// While a step is captured, the host data its device work reads lives in cells: pinned memory
+// at fixed addresses, which the graph's copies read and which are refilled before each replay.
+// What must follow every launch on the stream (the loss's copies back to the host, with their
+// bookkeeping) is kept here too.
+struct StepCapture {
+  struct Cell {
+    PinnedMemory memory;
+    std::size_t bytes = 0;
+    std::function<void(void*)> refill;  // writes a replay's value; empty: the replay's next input
+  };
+  std::deque<Cell> cells;
+  std::vector<std::function<void()>> after_launch;
+
+  // A cell holding `values` now and, in a replay, that replay's next input.
+  void* input(const void* values, std::size_t bytes) {
+    Cell& c = add(bytes);
+    std::memcpy(c.memory.get(), values, bytes);
+    return c.memory.get();
+  }
+  // A cell that `refill` fills, now and before each replay.
+  void* generated(std::size_t bytes, std::function<void(void*)> refill) {
+    Cell& c = add(bytes);
+    refill(c.memory.get());
+    c.refill = std::move(refill);
+    return c.memory.get();
+  }
+
+ private:
+  Cell& add(std::size_t bytes) {
+    Cell& c = cells.emplace_back();
+    c.memory.reserve(bytes);
+    c.bytes = bytes;
+    return c;
+  }
 };
 
 // --- handles -----------------------------------------------------------------------------
@@ -107,16 +274,21 @@ struct Runtime {
   cudnnHandle_t cudnn = nullptr;
   cublasHandle_t cublas = nullptr;
   DeviceMemory workspace;
+  DeviceMemory cublas_workspace;  // cuBLAS's own, set once: it must not allocate while a graph is captured
+  UploadRing uploads;
+  StepCapture* capture = nullptr;  // the step being captured into a CUDA graph, if any
 
   Runtime() {
-    int devices = 0;
-    CTNN_CUDA_CHECK(cudaGetDeviceCount(&devices));
-    if (devices == 0) throw Error("ctnn cuda backend: no CUDA device is present");
+    // "No GPU" and "a driver too old for this program" are different problems; say which.
+    if (const DeviceProbe probe = probe_device(); probe.state != DeviceState::usable)
+      throw Error(fmt::format("ctnn cuda backend: {}", probe.message));
     CTNN_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     CTNN_CUDA_CHECK(cudnnCreate(&cudnn));
     CTNN_CUDA_CHECK(cudnnSetStream(cudnn, stream));
     CTNN_CUDA_CHECK(cublasCreate(&cublas));
     CTNN_CUDA_CHECK(cublasSetStream(cublas, stream));
+    cublas_workspace.reserve(std::size_t{32} << 20);  // what cuBLAS recommends for Hopper
+    CTNN_CUDA_CHECK(cublasSetWorkspace(cublas, cublas_workspace.get(), cublas_workspace.bytes()));
   }
   ~Runtime() {
     if (cublas) cublasDestroy(cublas);
@@ -135,14 +307,6 @@ struct Runtime {
 inline Runtime& runtime() {
   static Runtime instance;
   return instance;
-}
-
-// True when a CUDA device can be used; never throws (for tests that skip without one).
-inline bool device_available() {
-  int devices = 0;
-  const bool ok = cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0;
-  cudaGetLastError();
-  return ok;
 }
 
 // --- tensors and buffers -----------------------------------------------------------------
