@@ -18,6 +18,7 @@
 #include "ctnn/core/mode.hpp"           // Mode
 #include "ctnn/core/op_specs.hpp"       // LossResult
 #include "ctnn/io/checkpoint.hpp"       // Metadata
+#include "ctnn/io/copy.hpp"             // StateDict: keep_best's snapshot by name
 #include "ctnn/schedule/schedule.hpp"   // Schedule
 #include "ctnn/train/batch_log.hpp"     // BatchInfo, BatchLog
 #include "ctnn/train/history.hpp"       // History, EpochRecord
@@ -91,8 +92,9 @@ class Learner {
   virtual io::Metadata load_checkpoint(const std::filesystem::path&) = 0;
   virtual void save_weights(const std::filesystem::path&, const io::Metadata&) = 0;
   virtual void load_weights(const std::filesystem::path&) = 0;
-  virtual std::vector<std::vector<float>> parameter_values() = 0;
-  virtual void set_parameter_values(const std::vector<std::vector<float>>&) = 0;
+  // keep_best's snapshot of the model: every tensor by name (io::state_dict), restored by name.
+  virtual io::StateDict snapshot() = 0;
+  virtual void restore(const io::StateDict&) = 0;
 
  protected:
   ~Learner() = default;
@@ -138,7 +140,7 @@ class Loop {
   CTNN_INLINE void restore_best(Learner& learner, const FitOptions& options, ProgressPrinter& progress);
 
   Best best_;
-  std::vector<std::vector<float>> best_parameters_;  // keep_best's snapshot, of epoch best_parameters_epoch_
+  io::StateDict best_parameters_;  // keep_best's snapshot, of epoch best_parameters_epoch_
   int best_parameters_epoch_ = 0;
 };
 

@@ -231,7 +231,7 @@ CTNN_INLINE bool Loop::count_epoch(const EpochRecord& r, const FitOptions& optio
 CTNN_INLINE void Loop::track_best(Learner& learner, const EpochRecord& r, const FitOptions& options,
                                   ProgressPrinter& progress) {
   if (count_epoch(r, options)) {
-    if (options.keep_best) best_parameters_ = learner.parameter_values(), best_parameters_epoch_ = r.epoch;
+    if (options.keep_best) best_parameters_ = learner.snapshot(), best_parameters_epoch_ = r.epoch;
     if (const auto file = best_weights_file(options); !file.empty())
       learner.save_weights(file, {{"ctnn.epoch", std::to_string(r.epoch)}});
   }
@@ -251,7 +251,7 @@ CTNN_INLINE bool Loop::early_stop_due(const FitOptions& options, ProgressPrinter
 CTNN_INLINE void Loop::restore_best(Learner& learner, const FitOptions& options, ProgressPrinter& progress) {
   if (best_.epoch == 0) return;
   if (best_parameters_epoch_ == best_.epoch) {
-    learner.set_parameter_values(best_parameters_);
+    learner.restore(best_parameters_);
   } else {
     const auto file = best_weights_file(options);
     std::string problem;

@@ -206,15 +206,8 @@ class Trainer final : private detail::Learner {
     io::save_weights(path, *model_, m);
   }
   void load_weights(const std::filesystem::path& path) override { io::load_weights(path, *model_); }
-  std::vector<std::vector<float>> parameter_values() override {
-    std::vector<std::vector<float>> values;
-    for (auto& p : model_->parameters()) values.push_back(p.value->to_vector());
-    return values;
-  }
-  void set_parameter_values(const std::vector<std::vector<float>>& values) override {
-    auto params = model_->parameters();
-    for (std::size_t i = 0; i < params.size() && i < values.size(); ++i) params[i].value->assign(values[i]);
-  }
+  io::StateDict snapshot() override { return io::state_dict(*model_); }
+  void restore(const io::StateDict& state) override { io::load_state_dict(*model_, state); }
 
   ModelT* model_;
   Opt optimizer_;
