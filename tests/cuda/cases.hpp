@@ -14,13 +14,16 @@
 
 #include <ctnn/layers/activation.hpp>
 #include <ctnn/layers/batchnorm.hpp>
+#include <ctnn/layers/branches.hpp>
 #include <ctnn/layers/conv.hpp>
 #include <ctnn/layers/dropout.hpp>
 #include <ctnn/layers/flatten.hpp>
+#include <ctnn/layers/frozen.hpp>
 #include <ctnn/layers/linear.hpp>
 #include <ctnn/layers/pool.hpp>
 #include <ctnn/loss/cross_entropy.hpp>
 #include <ctnn/model.hpp>
+#include <ctnn/models/resnet.hpp>
 #include <ctnn/optim/adam.hpp>
 #include <ctnn/optim/sgd.hpp>
 
@@ -73,7 +76,21 @@ using LayerCases = std::tuple<
     LayerCase<Sequential<AvgPool<2>>, Input<3, 8, 8>, 2>,
     LayerCase<Sequential<GlobalAvgPool>, Input<6, 5, 5>, 2>,
     LayerCase<Sequential<Flatten, Linear<48, 7>>, Input<3, 4, 4>, 5>,
-    LayerCase<Sequential<Dropout<0.3f>>, Input<3, 4, 4>, 2, Mode::eval>, ConvBnCase>;
+    LayerCase<Sequential<Dropout<0.3f>>, Input<3, 4, 4>, 2, Mode::eval>, ConvBnCase,
+    // Residual networks' layers and joins: no bias, padded pooling, identity and projection
+    // shortcuts with the fused add+ReLU, a three-way Add, a Concat whose channel offsets fall
+    // inside the CPU's 16-channel blocks, a torchvision block first in a network, backward
+    // after eval-mode pooling, and a Frozen block (eval mode inside) before a trainable layer.
+    LayerCase<Sequential<ConvNoBias<3, 8, 7, 2, 3>>, Input<3, 12, 10>, 2>,
+    LayerCase<Sequential<MaxPool<3, 2, 1>>, Input<3, 9, 8>, 2>,
+    LayerCase<Sequential<AvgPool<3, 2, 1>>, Input<3, 9, 8>, 2>,
+    LayerCase<Sequential<Residual<Conv<4, 4>, Identity, ReLU>>, Input<4, 6, 6>, 3>,
+    LayerCase<Sequential<Residual<ConvNoBias<4, 8, 3, 2, 1>, Projection<4, 8, 2>, ReLU>>, Input<4, 7, 9>, 2>,
+    LayerCase<Sequential<Add<Conv<5, 5>, Conv<5, 5, 1, 1, 0>, Identity>>, Input<5, 4, 4>, 2>,
+    LayerCase<Sequential<Concat<Conv<3, 5>, Identity, Conv<3, 16, 1, 1, 0>>>, Input<3, 4, 5>, 2>,
+    LayerCase<Sequential<models::BasicBlock<8, 16, 2>, GlobalAvgPool, Flatten, Linear<16, 3>>, Input<8, 6, 6>, 4>,
+    LayerCase<Sequential<Conv<3, 4>, MaxPool<2>, AvgPool<3, 1, 1>>, Input<3, 8, 8>, 2, Mode::eval>,
+    LayerCase<Sequential<Frozen<Sequential<Conv<3, 4>, BN<4>, ReLU>>, Conv<4, 4>>, Input<3, 5, 5>, 2>>;
 
 inline constexpr std::size_t layer_case_count = std::tuple_size_v<LayerCases>;
 
