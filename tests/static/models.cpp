@@ -36,6 +36,14 @@ static_assert(!ctnn::accepts<ctnn::Concat<ctnn::Conv<8, 4>, ctnn::MaxPool<2>>, c
 static_assert(ctnn::accepts<ctnn::Concat<ctnn::Conv<8, 4>, ctnn::Identity>, ctnn::Image<8, 4, 4>>);
 static_assert(same<ctnn::Concat<ctnn::Conv<8, 4>, ctnn::Identity>::output<ctnn::Image<8, 4, 4>>, ctnn::Image<12, 4, 4>>);
 
+// Repeat<N, Block> is N copies in one flat list, keyed by position.
+static_assert(same<ctnn::Repeat<3, ctnn::Conv<8, 8>>, ctnn::Sequential<ctnn::Conv<8, 8>, ctnn::Conv<8, 8>, ctnn::Conv<8, 8>>>);
+static_assert(ctnn::Repeat<3, ctnn::Conv<8, 8>>::parameter_count<ctnn::Image<8, 4, 4>> == 3 * (8 * 8 * 9 + 8));
+// A stage: the first block changes channels and stride, the rest keep them.
+static_assert(same<Stage<BasicBlock, 64, 128, 3, 2, 1>::child<0>, BasicBlock<64, 128, 2>>);
+static_assert(same<Stage<BasicBlock, 64, 128, 3, 2, 1>::child<2>, BasicBlock<128, 128, 1>>);
+static_assert(Stage<Bottleneck, 256, 128, 4, 2, 4>::size == 4);
+
 using ResNetModel = ctnn::Model<ResNet18<1000>, ImageNetInput, TypesOnlyBackend>;
 static_assert(ResNetModel::parameter_count == 11'689'512);
 static_assert(sizeof(ResNetModel) > 0);
