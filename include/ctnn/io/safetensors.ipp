@@ -3,15 +3,14 @@
 #include <algorithm>  // std::sort
 #include <bit>        // std::bit_cast
 #include <cerrno>
-#include <cstdio>     // std::fopen, std::fwrite
 #include <cstring>    // std::strerror
 #include <fstream>
 #include <limits>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>  // fmt::join
-#include <unistd.h>  // fsync, getpid
 
+#include "ctnn/io/detail/atomic_file.hpp"  // write_file_atomically
 #include "ctnn/io/detail/json.hpp"  // JsonReader, json_quote
 #include "ctnn/io/safetensors.hpp"
 
@@ -352,22 +351,8 @@ CTNN_INLINE std::vector<std::uint8_t> SafetensorsWriter::bytes() const {
 
 CTNN_INLINE void SafetensorsWriter::write(const std::filesystem::path& path) const {
   const auto content = bytes();
-  const auto tmp = path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw FormatError(fmt::format("safetensors: can't create {}: {}", tmp.string(), std::strerror(errno)));
-  const bool written = std::fwrite(content.data(), 1, content.size(), f) == content.size() && std::fflush(f) == 0 &&
-                       ::fsync(::fileno(f)) == 0;
-  const int error = errno;
-  if (std::fclose(f) != 0 || !written) {
-    std::remove(tmp.c_str());
-    throw FormatError(fmt::format("safetensors: writing {} failed: {}", tmp.string(), std::strerror(error)));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw FormatError(fmt::format("safetensors: can't rename {} to {}: {}", tmp.string(), path.string(), ec.message()));
-  }
+  detail::write_file_atomically<FormatError>(
+      path, {reinterpret_cast<const char*>(content.data()), content.size()}, "safetensors");
 }
 
 }  // namespace ctnn::io
