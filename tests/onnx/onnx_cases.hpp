@@ -54,8 +54,10 @@ inline std::string batched(std::string shape) {
   return "N," + shape;
 }
 
-inline std::map<std::string, int> op_counts(const onnx::ModelProto& model) {
-  std::map<std::string, int> counts;
+using Counts = std::map<std::string, int>;  // operator type -> nodes
+
+inline Counts op_counts(const onnx::ModelProto& model) {
+  Counts counts;
   for (const auto& n : model.graph().node()) ++counts[n.op_type()];
   return counts;
 }

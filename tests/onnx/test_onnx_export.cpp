@@ -8,12 +8,7 @@
 #include "onnx_cases.hpp"
 
 using namespace ctnn;
-using onnx_test::export_case;
-using onnx_test::ints_of;
-using onnx_test::node_named;
-using onnx_test::op_counts;
-
-using Counts = std::map<std::string, int>;
+using namespace onnx_test;
 
 TEST_CASE("the seed network exports as 25 nodes with its parameter names", "[onnx]") {
   const auto model = export_case<models::SeedNet, models::SeedInput>("seed", 4, 10);

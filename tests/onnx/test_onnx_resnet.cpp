@@ -6,12 +6,7 @@
 #include "onnx_cases.hpp"
 
 using namespace ctnn;
-using onnx_test::export_case;
-using onnx_test::ints_of;
-using onnx_test::node_named;
-using onnx_test::op_counts;
-
-using Counts = std::map<std::string, int>;
+using namespace onnx_test;
 
 namespace {
 

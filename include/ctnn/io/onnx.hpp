@@ -254,13 +254,18 @@ struct OnnxExport<ReLU> {
 
 // Floor mode (ceil_mode 0), as ctnn's pools; AveragePool divides by the whole window, padding
 // included (count_include_pad 1, PyTorch's default).
+namespace detail {
+inline std::vector<OnnxAttribute> window(int kernel, int stride, int pad) {
+  return {OnnxAttribute::integers("kernel_shape", twice(kernel)), OnnxAttribute::integers("strides", twice(stride)),
+          OnnxAttribute::integers("pads", pads(pad)), OnnxAttribute::integer("ceil_mode", 0)};
+}
+}  // namespace detail
+
 template <int K, int S, int P>
 struct OnnxExport<MaxPool<K, S, P>> {
   template <class Shape>
   static std::string emit(OnnxBuilder& b, const std::string& path, const std::string& x) {
-    return b.node("MaxPool", path, {x},
-                  {OnnxAttribute::integers("kernel_shape", detail::twice(K)), OnnxAttribute::integers("strides", detail::twice(S)),
-                   OnnxAttribute::integers("pads", detail::pads(P)), OnnxAttribute::integer("ceil_mode", 0)});
+    return b.node("MaxPool", path, {x}, detail::window(K, S, P));
   }
 };
 
@@ -268,10 +273,9 @@ template <int K, int S, int P>
 struct OnnxExport<AvgPool<K, S, P>> {
   template <class Shape>
   static std::string emit(OnnxBuilder& b, const std::string& path, const std::string& x) {
-    return b.node("AveragePool", path, {x},
-                  {OnnxAttribute::integers("kernel_shape", detail::twice(K)), OnnxAttribute::integers("strides", detail::twice(S)),
-                   OnnxAttribute::integers("pads", detail::pads(P)), OnnxAttribute::integer("ceil_mode", 0),
-                   OnnxAttribute::integer("count_include_pad", 1)});
+    auto attributes = detail::window(K, S, P);
+    attributes.push_back(OnnxAttribute::integer("count_include_pad", 1));
+    return b.node("AveragePool", path, {x}, std::move(attributes));
   }
 };
 
