@@ -73,6 +73,19 @@ int run_throughput(char** argv) {
   using clock = std::chrono::steady_clock;
   auto seconds = [](auto start) { return std::chrono::duration<double>(clock::now() - start).count(); };
 
+  auto infer_throughput = [&] {
+    model.eval();
+    for (int i = 0; i < 3; ++i) model.forward(images, batch);
+    const auto start = clock::now();
+    for (int i = 0; i < steps; ++i) model.forward(images, batch);
+    Cpu::synchronize();
+    return steps * batch / seconds(start);
+  };
+  if (std::getenv("INFER_ONLY")) {  // beside inference engines (compare_onnxruntime.sh)
+    fmt::print("ctnn cpu threads {}: infer img/s {:.0f}\n", omp_get_max_threads(), infer_throughput());
+    return 0;
+  }
+
   model.train();
   for (int i = 0; i < 3; ++i) train_step();
   auto start = clock::now();
@@ -83,12 +96,7 @@ int run_throughput(char** argv) {
     fmt::print("ctnn cpu threads {}: train img/s {:.0f}\n", omp_get_max_threads(), train);
     return 0;
   }
-  model.eval();
-  for (int i = 0; i < 3; ++i) model.forward(images, batch);
-  start = clock::now();
-  for (int i = 0; i < steps; ++i) model.forward(images, batch);
-  Cpu::synchronize();
-  const double infer = steps * batch / seconds(start);
+  const double infer = infer_throughput();
   fmt::print("ctnn cpu threads {}: train img/s {:.0f}  infer img/s {:.0f}\n", omp_get_max_threads(), train, infer);
   using M = decltype(model);
   fmt::print("ctnn flops per image: forward {:.2f} MFLOP, train {:.2f} MFLOP\n", M::flops_per_sample / 1e6,
