@@ -3,6 +3,7 @@
 // mode, padding counted in averages, grouped and bias-free convolutions, BN as a residual's
 // Post, three-way sums, concatenation), and on a flat network; then what happens with a layer
 // the exporter doesn't know. The ResNets are in test_onnx_resnet.cpp.
+#include <ctnn/layers/frozen.hpp>
 #include <ctnn/models/seed.hpp>
 
 #include "onnx_cases.hpp"
@@ -35,11 +36,12 @@ TEST_CASE("the seed network exports as 25 nodes with its parameter names", "[onn
 
 namespace {
 
-// Every layer and combinator, on 3x30x30 inputs:
+// Every layer and combinator (Frozen too: a composite without a join, so its child), on 3x30x30
+// inputs:
 //   30 -stem-> 30 -MaxPool<3,2,1>-> 15 (floor; ceil mode would give 16) -blocks-> 15
 //   -stride 2-> 8 ... -AvgPool<3,2,1>-> 4 (ceil: 5) -MaxPool<2>-> 2 -GlobalAvgPool-> 1.
 using Coverage = Sequential<
-    Named<"stem", Conv<3, 16, 3, 1, 1>>, Named<"stem_bn", BN<16>>, ReLU,  // BN+ReLU, fused at run time
+    Named<"stem", Frozen<Conv<3, 16, 3, 1, 1>>>, Named<"stem_bn", BN<16>>, ReLU,  // BN+ReLU, fused at run time
     MaxPool<3, 2, 1>,                                                    // padded, -inf at the border
     Residual<Sequential<ConvNoBias<16, 16, 3, 1, 1, 4>, BN<16>>, Identity, ReLU>,  // grouped; identity shortcut
     Residual<Sequential<ConvNoBias<16, 32, 3, 2, 1>, BN<32>>, Projection<16, 32, 2>>,  // projection, no Post...
@@ -64,6 +66,7 @@ TEST_CASE("every layer and combinator exports with ONNX's matching operator", "[
   CHECK(op_counts(model) == Counts{{"Conv", 8}, {"BatchNormalization", 6}, {"Relu", 5}, {"Add", 5},
                                    {"MaxPool", 3}, {"AveragePool", 2}, {"Concat", 1}, {"GlobalAveragePool", 1},
                                    {"Flatten", 1}, {"Gemm", 2}});
+  CHECK(node_named(model, "stem").op_type() == "Conv");  // Frozen adds no level to the path
   CHECK(ints_of(node_named(model, "4.0"), "group") == std::vector<std::int64_t>{4});
   CHECK(node_named(model, "4.0").input_size() == 2);  // ConvNoBias: no bias input
   CHECK(ints_of(node_named(model, "3"), "pads") == std::vector<std::int64_t>{1, 1, 1, 1});
