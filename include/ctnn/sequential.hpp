@@ -254,6 +254,7 @@ struct Sequential {
           const bool dx_needed = want_dx || trains_before[I];
           if (!trains[I] && !dx_needed) gradient = nullptr;
           else gradient = layer.backward(*gradient, context, dx_needed);
+          if (trains[I] && context.on_gradients) report_gradients(layer, context);
         });
       } catch (...) {
         detail::rethrow_from_child(keys[running], names[running]);
@@ -273,6 +274,14 @@ struct Sequential {
     auto& get() { return detail::slot<I>(layers_); }
 
    private:
+    // Tells data-parallel training (Context::on_gradients) that `layer`'s gradients are final.
+    template <class L>
+    static void report_gradients(L& layer, Context<B>& context) {
+      ParameterList<B> done;
+      layer.collect(done, "");
+      if (!done.empty()) context.on_gradients(done);
+    }
+
     // Failures inside a layer come out naming its path and type (see rethrow_from_child).
     // One handler per pass rather than one per layer keeps the generated code small.
     static constexpr const auto& keys = detail::child_keys<Sequential>;
