@@ -7,6 +7,9 @@
 // Determinism: epoch e's order is a function of (seed, e), and image i of epoch e is augmented
 // with its own generator image_rng(seed, e, i). The batches are therefore the same whatever the
 // number of threads and however the threads interleave.
+//
+// Data-parallel training (docs/distributed.md): with {.rank = r, .ranks = R} a loader yields
+// rank r's share of each epoch, so R loaders of batch B together see what one of batch R x B sees.
 #pragma once
 
 #include <algorithm>           // std::min, std::max
@@ -56,6 +59,16 @@ struct LoaderOptions {
   int threads = -1;         // background workers; 0: batches are made in the caller's thread;
                             // -1: half the hardware threads, at least 1
   int prefetch = 0;         // batches made ahead of the consumer; 0: 2 per worker, at least 2
+  // Data-parallel training: this process is `rank` of `ranks`. It takes the samples at positions
+  // rank, rank + ranks, rank + 2 ranks, ... of each epoch's order (the same order on every rank:
+  // PyTorch's DistributedSampler), so the ranks' batch k together is batch k of one process
+  // with `ranks` times the batch size.
+  int rank = 0, ranks = 1;
+  // With ranks > 1. true: every rank gets the same number of samples, as synchronous training
+  // needs: the order is padded with its first samples to a multiple of ranks (with drop_last it
+  // is cut to one instead). false: every sample exactly once, and the ranks' counts may differ
+  // by one (evaluation).
+  bool even_shards = true;
 };
 
 // What the loader needs from a transform (augment::Compose provides it).
@@ -68,6 +81,23 @@ concept Pipeline = requires(const T& t, ImageShape s, std::span<const std::uint8
 
 namespace detail {
 
+// How many samples of an epoch of n the loader with `o` yields (see LoaderOptions::rank).
+inline std::size_t shard_size(std::size_t n, const LoaderOptions& o) {
+  const auto ranks = static_cast<std::size_t>(o.ranks), rank = static_cast<std::size_t>(o.rank);
+  if (ranks == 1) return n;
+  if (o.even_shards) return o.drop_last ? n / ranks : (n + ranks - 1) / ranks;
+  return n / ranks + (rank < n % ranks ? 1 : 0);
+}
+
+// Keeps this rank's positions of an epoch's order; positions past its end wrap around (padding).
+inline void take_shard(std::vector<std::size_t>& order, const LoaderOptions& o) {
+  if (o.ranks == 1) return;
+  const std::size_t n = order.size(), count = shard_size(n, o);
+  std::vector<std::size_t> mine(count);
+  for (std::size_t i = 0; i < count; ++i) mine[i] = order[(static_cast<std::size_t>(o.rank) + i * o.ranks) % n];
+  order = std::move(mine);
+}
+
 template <class Transform>
 class LoaderState {
  public:
@@ -75,8 +105,11 @@ class LoaderState {
       : data_(&data), batch_(batch), transform_(std::move(t)), opt_(opt) {
     if (batch <= 0)
       throw std::invalid_argument(fmt::format("Loader: batch size must be positive, got {}", batch));
+    if (opt_.ranks < 1 || opt_.rank < 0 || opt_.rank >= opt_.ranks)
+      throw std::invalid_argument(
+          fmt::format("Loader: rank {} of {} ranks: the rank must be in [0, ranks)", opt_.rank, opt_.ranks));
     out_shape_ = transform_.output_shape(data.shape);
-    const std::size_t n = data.size();
+    const std::size_t n = shard_size(data.size(), opt_);
     nbatches_ = opt_.drop_last ? n / batch : (n + batch - 1) / batch;
     int threads = opt_.threads;
     if (threads < 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
@@ -116,6 +149,7 @@ class LoaderState {
         std::swap(order_[i - 1], order_[j]);
       }
     }
+    take_shard(order_, opt_);
     next_claim_ = consumed_ = 0;
     holding_ = false;
     for (auto& s : slots_) s.index = npos, s.error = nullptr;
@@ -159,7 +193,7 @@ class LoaderState {
   // Batch k of the current epoch. Reads order_, epoch_ (stable while in_flight_ > 0).
   void fill(std::size_t k, Batch& b) const {
     const std::size_t start = k * static_cast<std::size_t>(batch_);
-    const std::size_t n = std::min<std::size_t>(batch_, data_->size() - start);
+    const std::size_t n = std::min<std::size_t>(batch_, order_.size() - start);
     const std::size_t isz = out_shape_.size();
     b.size = static_cast<int>(n);
     b.channels = out_shape_.channels, b.height = out_shape_.height, b.width = out_shape_.width;
