@@ -21,6 +21,7 @@
 #include "ctnn/io/copy.hpp"             // StateDict: keep_best's snapshot by name
 #include "ctnn/schedule/schedule.hpp"   // Schedule
 #include "ctnn/train/batch_log.hpp"     // BatchInfo, BatchLog
+#include "ctnn/train/collective.hpp"    // Collective
 #include "ctnn/train/history.hpp"       // History, EpochRecord
 #include "ctnn/train/metrics.hpp"       // Evaluation, EvaluateOptions
 #include "ctnn/train/output.hpp"        // Output
@@ -116,6 +117,9 @@ class Loop {
   std::vector<std::function<void(const BatchInfo&)>> batch_callbacks;
   std::vector<std::function<void(const EpochRecord&)>> epoch_callbacks;
   bool stop_requested = false;
+  // Data-parallel training (Trainer::distribute): the job this process is a rank of. Figures
+  // are then summed over the ranks, and only rank 0 writes files and progress.
+  Collective* collective = nullptr;
   schedule::Schedule schedule;
   History history;
   int epochs_done = 0;
@@ -138,6 +142,8 @@ class Loop {
                               ProgressPrinter& progress);
   CTNN_INLINE bool early_stop_due(const FitOptions& options, ProgressPrinter& progress);
   CTNN_INLINE void restore_best(Learner& learner, const FitOptions& options, ProgressPrinter& progress);
+  // False on the ranks other than 0 of a data-parallel job: they write no files and no progress.
+  bool writes() const { return !collective || collective->rank() == 0; }
 
   Best best_;
   io::StateDict best_parameters_;  // keep_best's snapshot, of epoch best_parameters_epoch_

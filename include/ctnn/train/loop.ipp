@@ -52,7 +52,7 @@ class PendingLosses {
 
 CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSource* test,
                                      const FitOptions& options) {
-  ProgressPrinter progress(options.output, options.out, options.log_every);
+  ProgressPrinter progress(writes() ? options.output : Output::quiet, options.out, options.log_every);
   stop_requested = false;
   // The bookkeeping of the epochs done so far (before resume(), or by an earlier fit()), under
   // this fit's options; early stopping may already have decided.
@@ -61,9 +61,10 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
   if (best_parameters_epoch_ != best_.epoch) best_parameters_.clear(), best_parameters_epoch_ = 0;
   stop_requested = early_stop_due(options, progress);
   std::optional<BatchLog> log;
-  if (!options.batch_log.empty()) log.emplace(options.batch_log, epochs_done);
+  if (!options.batch_log.empty() && writes()) log.emplace(options.batch_log, epochs_done);
   for (int epoch = epochs_done + 1; epoch <= options.epochs && !stop_requested; ++epoch) {
     EpochRecord record = train_epoch(learner, train, epoch, progress, log ? &*log : nullptr, options);
+    if (collective) collective->synchronize_buffers();  // before evaluation and the checkpoint
     if (options.recalibrate_batch_norm && epoch == options.epochs) {
       const long batches = recalibrate_batch_norm(learner, train, static_cast<std::uint64_t>(epoch - 1));
       progress.message(fmt::format("re-estimated the BN statistics over {} training batches with dropout off", batches));
@@ -81,11 +82,11 @@ CTNN_INLINE const History& Loop::run(Learner& learner, DataSource& train, DataSo
     schedule.end_epoch({record.train_loss, record.train_accuracy, record.test_loss, record.test_accuracy, test != nullptr});
     track_best(learner, record, options, progress);
     if (!options.checkpoint.empty()) save_checkpoint(learner, options.checkpoint);
-    if (!options.history_csv.empty()) history.write_csv(options.history_csv);
+    if (!options.history_csv.empty() && writes()) history.write_csv(options.history_csv);
     for (auto& f : epoch_callbacks) f(record);
   }
   if (options.keep_best) restore_best(learner, options, progress);
-  if (!options.plot_png.empty()) {
+  if (!options.plot_png.empty() && writes()) {
     const std::string problem = plot_history(history, options.plot_png);
     if (problem.empty()) {
       progress.message(fmt::format("plot: {}", options.plot_png.string()));
@@ -119,6 +120,19 @@ CTNN_INLINE Evaluation Loop::evaluate(Learner& learner, DataSource& data, const 
     if (progress) progress->evaluation_batch(++index, loss_sum / static_cast<double>(e.samples), e.correct, e.samples);
   });
   learner.set_mode(previous);
+  if (collective) {  // every rank's share of the data: the sums over the ranks
+    const int classes = counts.classes();
+    double totals[] = {loss_sum, static_cast<double>(e.correct), static_cast<double>(e.samples),
+                       static_cast<double>(classes), classes > 0 ? 1.0 : 0.0};
+    collective->sum(totals);
+    loss_sum = totals[0], e.correct = static_cast<long>(totals[1]), e.samples = static_cast<long>(totals[2]);
+    if (want_scores && totals[4] > 0) {
+      const int job_classes = static_cast<int>(totals[3] / totals[4] + 0.5);  // the same on every rank that has any
+      auto t = counts.totals(job_classes);
+      collective->sum(t);
+      counts.set_totals(job_classes, t);
+    }
+  }
   if (e.samples > 0) {
     e.loss = loss_sum / static_cast<double>(e.samples);
     e.accuracy = 100.0 * static_cast<double>(e.correct) / static_cast<double>(e.samples);
@@ -131,6 +145,7 @@ CTNN_INLINE long Loop::recalibrate_batch_norm(Learner& learner, DataSource& data
   long index = 0;
   data.each_batch(epoch, [&](const BatchView& b) { learner.accumulate_batch_norm_statistics(b, ++index); });
   if (index == 0) throw Error("Trainer::recalibrate_batch_norm: the data has no batches");
+  if (collective) collective->synchronize_buffers();
   return index;
 }
 
@@ -162,14 +177,21 @@ CTNN_INLINE EpochRecord Loop::train_epoch(Learner& learner, DataSource& train, i
               : fmt::format(". The last checkpoint, {} (epoch {}), is left as it was", options.checkpoint.string(),
                             epochs_done)));
   };
-  const auto record = [&](const Batch& b, const LossResult& r) {
-    loss_sum += static_cast<double>(r.loss) * b.size;
+  const auto record = [&](const Batch& b, LossResult r) {
+    int size = b.size;
+    if (collective) {  // the job's batch: every rank's share (ranks record in the same order)
+      double totals[] = {static_cast<double>(r.loss) * b.size, static_cast<double>(r.correct), static_cast<double>(b.size)};
+      collective->sum(totals);
+      r.loss = static_cast<float>(totals[0] / totals[2]), r.correct = static_cast<int>(totals[1]);
+      size = static_cast<int>(totals[2]);
+    }
+    loss_sum += static_cast<double>(r.loss) * size;
     correct += r.correct;
-    seen += b.size;
+    seen += size;
     history.batch_losses.push_back(r.loss);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.batch(b.index, r.loss, correct, seen, elapsed);
-    const BatchInfo info{epoch, b.index, batches, b.size, r.loss, r.correct, b.lr};
+    const BatchInfo info{epoch, b.index, batches, size, r.loss, r.correct, b.lr};
     if (log) log->write(info, learner.steps(), elapsed);
     for (auto& f : batch_callbacks) f(info);
   };
@@ -232,7 +254,7 @@ CTNN_INLINE void Loop::track_best(Learner& learner, const EpochRecord& r, const 
                                   ProgressPrinter& progress) {
   if (count_epoch(r, options)) {
     if (options.keep_best) best_parameters_ = learner.snapshot(), best_parameters_epoch_ = r.epoch;
-    if (const auto file = best_weights_file(options); !file.empty())
+    if (const auto file = best_weights_file(options); !file.empty() && writes())
       learner.save_weights(file, {{"ctnn.epoch", std::to_string(r.epoch)}});
   }
   if (early_stop_due(options, progress)) stop_requested = true;
@@ -279,6 +301,7 @@ CTNN_INLINE void Loop::restore_best(Learner& learner, const FitOptions& options,
 
 // Model, optimizer, dropout generator, epoch, history and schedule state.
 CTNN_INLINE void Loop::save_checkpoint(Learner& learner, const std::filesystem::path& path) {
+  if (!writes()) return;  // rank 0 writes it for the job
   io::Metadata m;
   m["ctnn.epoch"] = std::to_string(epochs_done);
   // Exact, so that the best-epoch bookkeeping fit() recomputes from it is an uninterrupted run's.

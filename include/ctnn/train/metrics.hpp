@@ -54,6 +54,12 @@ class ClassificationCounts {
   // Fills e.classes, e.confusion, e.class_accuracy and e.top_k (as asked for).
   CTNN_INLINE void finish(Evaluation& e) const;
 
+  // Data-parallel evaluation: the counts as numbers that add up over the ranks, with `classes`
+  // outputs per sample (zeros where this rank saw no batch), and the ranks' sums put back.
+  int classes() const { return classes_; }
+  CTNN_INLINE std::vector<double> totals(int classes) const;
+  CTNN_INLINE void set_totals(int classes, std::span<const double> totals);
+
  private:
   EvaluateOptions options_;
   int classes_ = 0;

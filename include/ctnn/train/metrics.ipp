@@ -46,6 +46,32 @@ CTNN_INLINE void ClassificationCounts::add(std::span<const float> scores, std::s
   samples_ += static_cast<long>(labels.size());
 }
 
+// [samples, top-k hits..., confusion (classes x classes)...]
+CTNN_INLINE std::vector<double> ClassificationCounts::totals(int classes) const {
+  if (classes_ != 0 && classes_ != classes)
+    throw Error(fmt::format("evaluate: this rank's model has {} outputs, another rank's {}", classes_, classes));
+  const std::size_t cells = static_cast<std::size_t>(classes) * static_cast<std::size_t>(classes);
+  std::vector<double> t(1 + options_.top_k.size() + cells, 0.0);
+  if (classes_ == 0) return t;
+  t[0] = static_cast<double>(samples_);
+  std::copy(top_k_hits_.begin(), top_k_hits_.end(), t.begin() + 1);
+  std::copy(confusion_.begin(), confusion_.end(), t.begin() + 1 + static_cast<std::ptrdiff_t>(top_k_hits_.size()));
+  return t;
+}
+
+CTNN_INLINE void ClassificationCounts::set_totals(int classes, std::span<const double> t) {
+  const std::size_t cells = static_cast<std::size_t>(classes) * static_cast<std::size_t>(classes);
+  if (t.size() != 1 + options_.top_k.size() + cells)
+    throw Error(fmt::format("evaluate: {} totals for {} classes and {} top-k accuracies", t.size(), classes,
+                            options_.top_k.size()));
+  classes_ = classes;
+  samples_ = static_cast<long>(t[0]);
+  top_k_hits_.assign(options_.top_k.size(), 0);
+  confusion_.assign(cells, 0);
+  for (std::size_t i = 0; i < top_k_hits_.size(); ++i) top_k_hits_[i] = static_cast<long>(t[1 + i]);
+  for (std::size_t i = 0; i < cells; ++i) confusion_[i] = static_cast<long>(t[1 + top_k_hits_.size() + i]);
+}
+
 CTNN_INLINE void ClassificationCounts::finish(Evaluation& e) const {
   e.classes = classes_;
   e.top_k.clear();

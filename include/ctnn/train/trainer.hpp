@@ -33,6 +33,7 @@
 #include "ctnn/io/checkpoint.hpp"       // save_checkpoint, load_checkpoint, save_weights
 #include "ctnn/optim/state.hpp"         // Optimizer, HasMomentum
 #include "ctnn/schedule/schedule.hpp"   // Schedule
+#include "ctnn/train/collective.hpp"    // Collective
 #include "ctnn/train/history.hpp"       // History, EpochRecord
 #include "ctnn/train/loop.hpp"          // Loop, Learner, FitOptions, ...
 #include "ctnn/train/metrics.hpp"       // Evaluation, EvaluateOptions
@@ -124,6 +125,16 @@ class Trainer final : private detail::Learner {
     return classes;
   }
 
+  // --- data-parallel training --------------------------------------------------------------
+  // Makes this trainer one rank of a data-parallel job (distributed::DataParallel is the
+  // Collective; docs/distributed.md): gradients are averaged over the ranks before every
+  // optimizer step, the reported figures are over all ranks' samples, and only rank 0 writes
+  // checkpoints, history, logs, plots and progress. `job` must outlive the trainer's use.
+  void distribute(Collective& job) {
+    collective_ = &job;
+    loop_.collective = &job;
+  }
+
   // --- callbacks -------------------------------------------------------------------------
   void on_batch_end(std::function<void(const BatchInfo&)> f) { loop_.batch_callbacks.push_back(std::move(f)); }
   void on_epoch_end(std::function<void(const EpochRecord&)> f) { loop_.epoch_callbacks.push_back(std::move(f)); }
@@ -191,6 +202,7 @@ class Trainer final : private detail::Learner {
   }
   void backward_and_step() override {
     model_->backward(loss_.gradient());
+    if (collective_) collective_->finish_gradients();
     optimizer_.step();
   }
   void accumulate_batch_norm_statistics(const BatchView& b, long index) override {
@@ -210,6 +222,7 @@ class Trainer final : private detail::Learner {
   void restore(const io::StateDict& state) override { io::load_state_dict(*model_, state); }
 
   ModelT* model_;
+  Collective* collective_ = nullptr;
   Opt optimizer_;
   Loss loss_;
   std::deque<LossResult> computed_;  // results of a loss without queue/take
