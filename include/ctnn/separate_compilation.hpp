@@ -20,4 +20,5 @@
 #if defined(CTNN_HAS_CPU_BACKEND) || __has_include(<oneapi/dnnl/dnnl.hpp>)
 #include "ctnn/backend/cpu/tensor.ipp"
 #include "ctnn/backend/cpu.ipp"
+#include "ctnn/backend/cpu/sync_batch_norm.ipp"
 #endif
