@@ -139,6 +139,17 @@ class Communicator {
     }
   }
 
+  // This rank's position among the ranks on its machine (from 0), e.g. to pick its GPU.
+  int local_rank() {
+    MPI_Comm local = MPI_COMM_NULL;
+    check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local), "MPI_Comm_split_type",
+          "finding the ranks on this machine");
+    int rank = 0;
+    MPI_Comm_rank(local, &rank);
+    MPI_Comm_free(&local);
+    return rank;
+  }
+
   // Throws a DistributedError naming the rank, the call and what it was for, unless `code` is
   // MPI_SUCCESS.
   void check(int code, const char* call, std::string_view what) const {
