@@ -12,6 +12,7 @@
 #include <ctnn/distributed.hpp>
 #include <ctnn/train/train.hpp>
 
+#include "mpi_support.hpp"
 #include "support.hpp"
 
 using namespace ctnn;
@@ -33,37 +34,6 @@ data::Loader<> shard_loader(int batch) {
 }
 data::Loader<> whole_loader(int batch) { return {train_set(), batch, {}, {.seed = 5, .threads = 0}}; }
 
-// Training as the Trainer does it: forward, loss, backward, (the ranks' average), step, and
-// (the ranks' average of BN's running statistics) after each of `epochs` epochs.
-template <class M, class Opt, class Job>
-void train(M& model, Opt& optimizer, data::Loader<>& loader, int epochs, Job* job) {
-  loss::CrossEntropy<Cpu> loss;
-  for (int e = 0; e < epochs; ++e) {
-    for (const auto& b : loader.epoch(static_cast<std::uint64_t>(e))) {
-      loss.forward(model.forward(b.images, b.size), b.labels);
-      model.backward(loss.gradient());
-      if (job) job->finish_gradients();
-      optimizer.step();
-    }
-    if (job) job->synchronize_buffers();
-  }
-}
-
-std::vector<float> flat(const std::vector<std::vector<float>>& tensors) {
-  std::vector<float> all;
-  for (const auto& t : tensors) all.insert(all.end(), t.begin(), t.end());
-  return all;
-}
-
-// True on every rank when every rank's values are rank 0's, bit for bit.
-bool same_on_every_rank(const std::vector<float>& mine) {
-  auto rank0 = mine;
-  world->broadcast(rank0, 0, "the test's comparison");
-  double differs[] = {rank0 == mine ? 0.0 : 1.0};
-  world->sum(differs, "the test's comparison");
-  return differs[0] == 0;
-}
-
 auto sgd_for(auto& model) { return optim::Sgd(model.parameters(), {.lr = 0.05f, .momentum = 0.9f}); }
 
 // Trains Distributed on every rank (each starting from its own seed: rank 0's parameters must
@@ -76,15 +46,15 @@ double distributed_against_alone(MakeOptimizer make_optimizer, std::size_t bucke
   const auto start = snapshot(model);
   auto optimizer = make_optimizer(model);
   auto shard = shard_loader(64);
-  train(model, optimizer, shard, 2, &job);
+  train_epochs(model, optimizer, shard, 2, &job);
   CHECK(job.buckets().started_during_backward() == job.buckets().size());  // all overlapped backward
-  CHECK(same_on_every_rank(flat(snapshot(model))));
+  CHECK(same_on_every_rank(*world, flatten(snapshot(model))));
   if (world->rank() != 0) return 0;
   Alone alone(11);
   CHECK(max_difference(start, snapshot(alone)) == 0);  // the same start
   auto alone_optimizer = make_optimizer(alone);
   auto whole = whole_loader(128);
-  train(alone, alone_optimizer, whole, 2, static_cast<distributed::DataParallel<Alone>*>(nullptr));
+  train_epochs(alone, alone_optimizer, whole, 2, static_cast<distributed::DataParallel<Alone>*>(nullptr));
   CHECK(max_difference(snapshot(alone), start) > 1e-2);  // it trained
   return max_difference(snapshot(model), snapshot(alone));
 }
@@ -139,7 +109,7 @@ TEST_CASE("the Trainer on 2 ranks: the figures of 1 x 128, agreed on every rank;
   for (const auto& e : history.epochs)
     figures.insert(figures.end(), {static_cast<float>(e.train_loss), static_cast<float>(e.train_accuracy),
                                    static_cast<float>(e.test_loss), static_cast<float>(e.test_accuracy)});
-  CHECK(same_on_every_rank(figures));
+  CHECK(same_on_every_rank(*world, figures));
   CHECK(evaluation.samples == 101);
   world->barrier("the test's files");
   CHECK(std::filesystem::exists(dir / "rank0.safetensors"));

@@ -19,12 +19,14 @@ template <int C>
 using ConvBlock = Sequential<Conv<C, 8>, ReLU>;
 // No BN: one process of batch 2B and two of batch B compute the same step up to rounding.
 using PlainNet = Sequential<ConvBlock<3>, MaxPool<2>, ConvBlock<8>, Flatten, Linear<8 * 4 * 4, 4>>;
-using PlainModel = Model<PlainNet, Input<3, 8, 8>, Cpu>;
 // BN fused with ReLU (16 channels: a blocked layout) and BN on its own.
 template <template <int> class Norm>
 using NormNet = Sequential<Conv<3, 16>, Norm<16>, ReLU, Conv<16, 8>, Norm<8>, MaxPool<2>, Flatten, Linear<8 * 4 * 4, 4>>;
+#ifndef __CUDACC__
+using PlainModel = Model<PlainNet, Input<3, 8, 8>, Cpu>;
 using BnModel = Model<NormNet<BN>, Input<3, 8, 8>, Cpu>;
 using SyncBnModel = Model<NormNet<SyncBN>, Input<3, 8, 8>, Cpu>;
+#endif
 
 // `count` 3x8x8 images in four classes: class k's image is a brightness ramp along one axis,
 // rising or falling, plus noise.
@@ -44,6 +46,23 @@ inline data::Dataset ramps(int count, std::uint64_t seed) {
         }
   }
   return d;
+}
+
+// Training as the Trainer does it: forward, loss, backward, the ranks' average of the
+// gradients (when `job` isn't null), the step; and the ranks' average of BN's running
+// statistics after each of `epochs` epochs.
+template <class Net, class In, class B, class Optimizer, class Job>
+void train_epochs(Model<Net, In, B>& model, Optimizer& optimizer, data::Loader<>& loader, int epochs, Job* job) {
+  loss::CrossEntropy<B> loss;
+  for (int e = 0; e < epochs; ++e) {
+    for (const auto& b : loader.epoch(static_cast<std::uint64_t>(e))) {
+      loss.forward(model.forward(b.images, b.size), b.labels);
+      model.backward(loss.gradient());
+      if (job) job->finish_gradients();
+      optimizer.step();
+    }
+    if (job) job->synchronize_buffers();
+  }
 }
 
 // Every parameter and buffer, in the model's order.
