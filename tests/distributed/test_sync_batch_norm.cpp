@@ -76,6 +76,13 @@ TEST_CASE("SyncBN in one process trains as BN does", "[distributed][syncbn]") {
     sync_sgd.step();
   }
   CHECK(max_difference(snapshot(sync), snapshot(bn)) < 1e-5);  // running statistics included
+  const auto bn_counters = bn.parameters().counters, sync_counters = sync.parameters().counters;
+  REQUIRE(sync_counters.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(sync_counters[i].name == bn_counters[i].name);
+    CHECK(*sync_counters[i].value == 3);  // num_batches_tracked, as BN counts it
+    CHECK(*bn_counters[i].value == 3);
+  }
   const auto x = uniform(4 * 192, 99);
   check_close(sync.predict(x, 4), bn.predict(x, 4), 1e-5);  // eval: the running statistics
 }

@@ -17,6 +17,7 @@
 #include <algorithm>  // std::max
 #include <cmath>      // std::sqrt
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -55,6 +56,7 @@ struct SyncBN : BN<Channels> {
       bias_.assign(std::vector<float>(C, 0.0f));
       running_mean_.assign(std::vector<float>(C, 0.0f));
       running_var_.assign(std::vector<float>(C, 1.0f));
+      batches_tracked_ = 0;
     }
 
     const Tensor& forward(const Tensor& x, Context<B>& context) {
@@ -66,6 +68,7 @@ struct SyncBN : BN<Channels> {
         B::batch_norm_forward(eval_state_, s, x, weight_, bias_, running_mean_, running_var_, output_, Mode::eval);
         return output_;
       }
+      batches_tracked_ = context.statistics_batch > 0 ? context.statistics_batch : batches_tracked_ + 1;  // as BN
       Ops::local_statistics(state_, s, x, mean_, variance_);
       // This batch's sums, then the job's: mean = S1 / N, biased variance = S2 / N - mean^2.
       // The local variance comes from a two-pass computation, so only the sums are at risk of
@@ -142,11 +145,13 @@ struct SyncBN : BN<Channels> {
       list.push_back({prefix + "bias", {Channels}, &bias_, &bias_grad_});
       list.push_back({prefix + "running_mean", {Channels}, &running_mean_, nullptr});
       list.push_back({prefix + "running_var", {Channels}, &running_var_, nullptr});
+      list.counters.push_back({prefix + "num_batches_tracked", &batches_tracked_});
     }
 
    private:
     typename B::Buffer weight_{C}, bias_{C}, weight_grad_{C}, bias_grad_{C};
     typename B::Buffer running_mean_{C}, running_var_{C};
+    std::int64_t batches_tracked_ = 0;  // as BN's: checkpoints store it
     typename B::Buffer mean_{C}, variance_{C};  // the last train-mode pass's: the job's batch statistics
     typename B::Buffer correction_scale_{C}, correction_shift_{C};
     typename Ops::State state_;
