@@ -25,6 +25,7 @@
 // Without the Trainer: model.backward(...), then job.finish_gradients(), then optimizer.step().
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -33,20 +34,9 @@
 #include "ctnn/distributed/communicator.hpp"     // Communicator
 #include "ctnn/distributed/gradient_buckets.hpp"  // GradientBuckets
 #include "ctnn/train/collective.hpp"             // Collective
-
-namespace ctnn {
-template <class Net, class In, class Backend>
-class Model;  // model.hpp
-}  // namespace ctnn
+#include "ctnn/train/trainer.hpp"                // detail::model_backend
 
 namespace ctnn::distributed {
-
-namespace detail {
-template <class ModelT> struct model_backend;
-template <class Net, class In, class Backend> struct model_backend<Model<Net, In, Backend>> {
-  using type = Backend;
-};
-}  // namespace detail
 
 // Averages buckets of host-memory gradients (the CPU backend's) with MPI_Iallreduce: each
 // bucket is copied into one contiguous buffer, summed in place, and copied back divided by the
@@ -112,7 +102,7 @@ struct DataParallelOptions {
 template <class ModelT, template <class> class Transport = MpiGradients>
 class DataParallel final : public train::Collective {
  public:
-  using Backend = typename detail::model_backend<ModelT>::type;
+  using Backend = typename train::detail::model_backend<ModelT>::type;
 
   DataParallel(Communicator& world, ModelT& model, DataParallelOptions options = {})
       : world_(&world), model_(&model), transport_(world), buckets_(model.parameters(), options.bucket_bytes) {
@@ -171,6 +161,12 @@ class DataParallel final : public train::Collective {
       p.value->assign(std::span<const float>(values).subspan(at, p.value->size()));
       at += p.value->size();
     }
+    // The counters (BN's num_batches_tracked), exactly: zeros elsewhere, so the sum is rank 0's.
+    std::vector<double> counters;
+    for (const auto& c : all.counters) counters.push_back(world_->rank() == 0 ? static_cast<double>(*c.value) : 0.0);
+    if (counters.empty()) return;
+    world_->sum(counters, "the broadcast of rank 0's counters");
+    for (std::size_t i = 0; i < counters.size(); ++i) *all.counters[i].value = static_cast<std::int64_t>(counters[i]);
   }
 
   const GradientBuckets<Backend>& buckets() const { return buckets_; }
