@@ -1,7 +1,7 @@
 // On GPUs: DataParallel with NcclGradients on the CUDA backend. Run on its own, it is a job of
 // one rank (NCCL's communicator, grouped all-reduces, streams and events, all exercised);
 // under `mpirun -np N` with a GPU per rank, N ranks of batch 32 train as rank 0's one process
-// of batch 32 N does. Exits 77 (skipped) where no GPU is present.
+// of batch 32 N does. Exits 77 (skipped) where no GPU is present, 1 where CUDA is broken.
 #include <cstdio>
 
 #include <ctnn/ctnn.hpp>
@@ -15,10 +15,7 @@
 using namespace ctnn;
 
 int main(int argc, char** argv) {
-  if (!cuda::device_available()) {
-    std::puts("nccl_equivalence: no CUDA device; skipped");
-    return 77;
-  }
+  if (const int status = cuda::device_exit_status("nccl_equivalence")) return status;  // 77: no GPU
   return distributed::run(argc, argv, [&](distributed::Communicator& world) {
     distributed::use_local_gpu(world);
     using M = Model<ctnn_test::PlainNet, Input<3, 8, 8>, Cuda>;
