@@ -28,12 +28,17 @@ trap 'rm -rf "$tmp"' EXIT
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores;" \
      "ctnn $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), $(mpirun --version | head -1)"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-# name command...: runs it, echoes and records its img/s.
+# name command...: runs it, echoes and records its img/s (a failed run is shown and left out).
 measure() {
   local name=$1
   shift
-  local line
-  line=$("$@" 2>&1 | grep -m1 'train img/s') || { echo "$name failed" >&2; return 1; }
+  local line status=0
+  "$@" >"$tmp/out" 2>&1 || status=$?
+  if ! line=$(grep -m1 'train img/s' "$tmp/out"); then
+    echo "  $name: FAILED (status $status), left out:"
+    tail -5 "$tmp/out" | sed 's/^/    /'
+    return 0
+  fi
   echo "  $name: $line"
   echo "$name|$(echo "$line" | sed -E 's/.*train img\/s ([0-9]+).*/\1/')" >>"$tmp/runs"
 }
