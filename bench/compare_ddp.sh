@@ -2,7 +2,7 @@
 # Data-parallel scaling on the CPU: the seed network's train step (Adam, random data) with the
 # same total batch (BATCH, 128) run as RANKS ranks of 1 thread (mpirun) and as 1 rank of RANKS
 # threads, ctnn (bench/ddp_throughput.cpp) beside PyTorch's DistributedDataParallel over gloo
-# (bench/ddp_torch.py), both with gradient buckets of BUCKET_MB (25, PyTorch's default); ctnn
+# (bench/ddp_torch.py, with OpenBLAS where installed, as compare_seed.sh runs it), both with gradient buckets of BUCKET_MB (25, PyTorch's default); ctnn
 # also with 1 MB buckets (more overlap). The programs alternate ROUNDS times and the table
 # shows medians. The machine is shared and other builds load it: the load average is printed
 # before and after, and only ratios within one run mean much.
@@ -22,12 +22,16 @@ mpirun=(mpirun -n "$ranks" --bind-to none)
 [[ $(id -u) == 0 ]] && mpirun+=(--allow-run-as-root)
 common=(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_WAIT_POLICY=PASSIVE STEPS="${STEPS:-20}" BATCH="${BATCH:-128}"
         BUCKET_MB="$bucket_mb")
+# PyTorch at its best here, as in compare_seed.sh: OpenBLAS for its Linear layers when installed.
+openblas=/usr/lib/x86_64-linux-gnu/openblas-pthread
+torch_env=()
+[[ -f $openblas/libblas.so.3 ]] && torch_env=(LD_LIBRARY_PATH="$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores;" \
      "ctnn $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), $(mpirun --version | head -1)"
-echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); PyTorch's BLAS: ${torch_env[*]:-the system's}"
 # name command...: runs it, echoes and records its img/s (a failed run is shown and left out).
 measure() {
   local name=$1
@@ -48,8 +52,8 @@ for ((i = 1; i <= rounds; i++)); do
   measure "ctnn $ranks x 1 thread" "${mpirun[@]}" "${common[@]}" OMP_NUM_THREADS=1 "$build/bench/ddp_throughput"
   measure "ctnn $ranks x 1 thread, 1 MB buckets" "${mpirun[@]}" "${common[@]}" BUCKET_MB=1 OMP_NUM_THREADS=1 \
     "$build/bench/ddp_throughput"
-  measure "pytorch 1 x $ranks threads" "${common[@]}" R=1 T="$ranks" OMP_NUM_THREADS="$ranks" "$python" "$here/ddp_torch.py"
-  measure "pytorch $ranks x 1 thread" "${common[@]}" R="$ranks" T=1 OMP_NUM_THREADS=1 "$python" "$here/ddp_torch.py"
+  measure "pytorch 1 x $ranks threads" "${common[@]}" "${torch_env[@]}" R=1 T="$ranks" OMP_NUM_THREADS="$ranks" "$python" "$here/ddp_torch.py"
+  measure "pytorch $ranks x 1 thread" "${common[@]}" "${torch_env[@]}" R="$ranks" T=1 OMP_NUM_THREADS=1 "$python" "$here/ddp_torch.py"
 done
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$python" - "$tmp/runs" "$ranks" <<'PY'
