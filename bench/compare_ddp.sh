@@ -31,7 +31,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores;" \
      "ctnn $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), $(mpirun --version | head -1)"
-echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); PyTorch's BLAS: ${torch_env[*]:-the system's}"
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); PyTorch's BLAS: ${torch_env[*]:-the system BLAS}"
 # name command...: runs it, echoes and records its img/s (a failed run is shown and left out).
 measure() {
   local name=$1
