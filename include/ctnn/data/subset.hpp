@@ -7,11 +7,12 @@
 //   data::Dataset first_five = data::select_classes(splits.train, {0, 1, 2, 3, 4});
 #pragma once
 
-#include <algorithm>  // std::sort, std::find
+#include <algorithm>  // std::find, std::max
 #include <cmath>      // std::llround, std::isfinite
 #include <cstddef>    // std::size_t
 #include <cstdint>    // std::int32_t, std::uint64_t
 #include <stdexcept>  // std::invalid_argument
+#include <utility>    // std::swap
 #include <vector>     // std::vector
 
 #include <fmt/core.h>  // fmt::format
