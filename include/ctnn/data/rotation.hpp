@@ -110,6 +110,8 @@ inline void rotation_pretext_batch(const Batch& b, std::uint64_t epoch, const Ro
 // `source`, which must outlive it.
 template <class Source>
 class RotationPretext {
+  using SourceEpoch = decltype(std::declval<Source&>().epoch(0));
+
  public:
   explicit RotationPretext(Source& source, RotationOptions options = {}) : source_(&source), opt_(options) {}
 
@@ -132,7 +134,7 @@ class RotationPretext {
 
    private:
     friend class Epoch;
-    using Inner = decltype(std::declval<Source&>().epoch(0).begin());
+    using Inner = decltype(std::declval<SourceEpoch&>().begin());
     iterator(Inner inner, std::uint64_t epoch, const RotationOptions* o)
         : inner_(std::move(inner)), epoch_(epoch), opt_(o) {
       turn();
@@ -156,9 +158,8 @@ class RotationPretext {
 
    private:
     friend class RotationPretext;
-    Epoch(decltype(std::declval<Source&>().epoch(0)) inner, std::uint64_t e, const RotationOptions* o)
-        : inner_(std::move(inner)), epoch_(e), opt_(o) {}
-    decltype(std::declval<Source&>().epoch(0)) inner_;
+    Epoch(SourceEpoch inner, std::uint64_t e, const RotationOptions* o) : inner_(std::move(inner)), epoch_(e), opt_(o) {}
+    SourceEpoch inner_;
     std::uint64_t epoch_;
     const RotationOptions* opt_;
   };
