@@ -6,3 +6,5 @@
 #include "ctnn/data/dataset.hpp"  // Dataset, ImageShape
 #include "ctnn/data/error.hpp"    // DataError
 #include "ctnn/data/loader.hpp"   // Loader, LoaderOptions, Batch
+#include "ctnn/data/rotation.hpp"  // RotationPretext, rotate90
+#include "ctnn/data/subset.hpp"   // stratified_split, subset, labelled_fraction, select_classes
