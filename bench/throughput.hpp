@@ -1,7 +1,7 @@
 // The train-step and inference throughput measurement shared by the benchmark programs, the
 // same measurement as ../shared/peers/seed_torch.py makes for PyTorch: a batch (BATCH, 128) of
 // random data, Adam, 3 warm-up steps, then STEPS (20) timed steps; BF16=1 turns on bf16
-// convolutions (cpu::Settings::bf16_convolutions). Prints two lines:
+// convolutions (cpu::Settings::bf16_convolutions), WINOGRAD=0 turns Winograd off. Prints two lines:
 //   ctnn cpu threads T: train img/s X  infer img/s Y
 //   ctnn flops per image: forward F MFLOP, train T MFLOP
 // The train-step FLOPs follow docs/performance.md ("FLOP accounting"), from the model summary:
@@ -58,6 +58,8 @@ int run_throughput(char** argv) {
   const bool bf16 = std::getenv("BF16") && std::string(std::getenv("BF16")) == "1";
   cpu::settings().bf16_convolutions = bf16;
   const char* mode = bf16 ? " (bf16 convolutions)" : "";
+  // WINOGRAD=0: every convolution direct (cpu::Settings::winograd), to measure what Winograd gives.
+  if (std::getenv("WINOGRAD") && std::string(std::getenv("WINOGRAD")) == "0") cpu::settings().winograd = false;
   const long batch = std::getenv("BATCH") ? std::atol(std::getenv("BATCH")) : 128;
   const int steps = std::getenv("STEPS") ? std::atoi(std::getenv("STEPS")) : 20;
   Model<Net, In, Cpu> model(0);

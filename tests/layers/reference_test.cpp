@@ -178,6 +178,38 @@ TEST_CASE("bf16 convolutions without AVX512_BF16 fail with the reason", "[.bf16-
   REQUIRE_THROWS_WITH(model.forward(x, 2), Catch::Contains("AVX512_BF16") && Catch::Contains("Conv<3, 8, 3>"));
 }
 
+// A 3x3 Conv<In, Out> on In x H x W behind a Conv from 3 channels, which hands it a blocked
+// input as the seed network's first layer does (Winograd needs one), against the same network
+// with every convolution direct (which "Conv matches a direct convolution" checks against the
+// reference).
+template <int In, int Out, int H, int W>
+void winograd_against_direct(long batch, std::uint64_t seed) {
+  using Net = Sequential<Conv<3, In, 3, 1, 1>, Conv<In, Out, 3, 1, 1>>;
+  INFO("Conv<" << In << ", " << Out << ", 3> on " << In << "x" << H << "x" << W);
+  const auto x = uniform(static_cast<std::size_t>(batch) * 3 * H * W, seed);
+  const auto dy = uniform(static_cast<std::size_t>(batch) * Out * H * W, seed + 1);
+  Model<Net, Input<3, H, W>, Cpu> winograd(seed + 2), direct(seed + 2);
+  const auto fast = forward_backward(winograd, x, batch, dy);
+  cpu::settings().winograd = false;
+  const auto plain = forward_backward(direct, x, batch, dy);
+  cpu::settings().winograd = true;
+  // F(4x4, 3x3)'s transforms cost a few bits: an absolute tolerance of 1e-4.
+  check_close(fast.y, plain.y, "forward", 1e-4, 1e-4);
+  check_close(fast.dx, plain.dx, "input gradient (backward-data of both)", 1e-4, 1e-4);
+  check_close(grad_of(winograd, "1.weight"), grad_of(direct, "1.weight"), "weight gradient", 1e-4, 1e-4);
+  check_close(grad_of(winograd, "1.bias"), grad_of(direct, "1.bias"), "bias gradient", 1e-4, 1e-4);
+  CHECK(fast.y != plain.y);  // another algorithm ran: other roundings
+  CHECK(fast.dx != plain.dx);
+}
+
+TEST_CASE("Winograd convolutions agree with direct ones, and are not them", "[layers][reference][conv][winograd]") {
+  // Shapes with Winograd on every machine: oneDNN's on AVX-512, winograd_avx2.hpp's below it
+  // (ctest runs this file again with ONEDNN_MAX_CPU_ISA=AVX2).
+  winograd_against_direct<64, 32, 8, 8>(2, 41);
+  winograd_against_direct<64, 64, 16, 12>(2, 44);  // not square
+  winograd_against_direct<128, 64, 4, 4>(3, 47);
+}
+
 TEST_CASE("ConvNoBias matches a direct convolution without bias", "[layers][reference][conv]") {
   conv_against_reference<3, 4, 3, 1, 1, 1, 5, 7, false>(2, 9);
   conv_against_reference<3, 16, 7, 2, 3, 1, 12, 10, false>(2, 10);  // the ImageNet stem's 7x7/2

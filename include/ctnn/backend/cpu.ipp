@@ -11,6 +11,7 @@
 
 #include "ctnn/backend/cpu.hpp"
 #include "ctnn/backend/cpu/runtime.hpp"  // Runtime, TensorMemory, ensure, mem, desc, view, in_layout
+#include "ctnn/backend/cpu/winograd_avx2.hpp"
 
 namespace ctnn::cpu {
 
@@ -25,6 +26,10 @@ dnnl::convolution_backward_weights backward_weights;
 Tensor weights_forward, weights_backward, weights_grad, dy_scratch;
 bool built_bf16 = false;       // settings().bf16_convolutions when the primitives were built
 Tensor src_bf16, dy_data_bf16;  // bf16 mode: the forward's input, and dy for backward-data
+// Forward and backward-data by winograd_avx2.hpp's Winograd instead (backward-weights stays).
+bool winograd_avx2 = false;
+dnnl::matmul::primitive_desc forward_gemm_pd, backward_gemm_pd;
+dnnl::matmul forward_gemm, backward_gemm;
 };
 struct BatchNormPrimitives {
 dnnl::memory::desc built_for;
@@ -154,6 +159,49 @@ CTNN_INLINE bool bf16_supported() {
   return (isa & needed) == needed;
 }
 
+// Whether forward and backward-data go to winograd_avx2.hpp: where oneDNN has no Winograd (below
+// AVX-512) and it measured faster than the direct kernel (images of at most 16x16, at least 64
+// input channels; 3x3, stride 1, padding 1, sizes in whole 4x4 tiles), on nChw8c throughout.
+inline bool winograd_avx2_suits(const ConvSpec& s, const ConvPrimitives& st) {
+  const bool shape = s.kernel == 3 && s.stride == 1 && s.pad == 1 && s.groups == 1 && s.in_channels >= 64 &&
+                     s.in_channels % 8 == 0 && s.out_channels % 8 == 0 && s.in_height % 4 == 0 &&
+                     s.in_width % 4 == 0 && s.in_height * s.in_width <= 16 * 16;
+  if (!settings().winograd || !shape) return false;
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+  const auto avx2 = static_cast<unsigned>(dnnl::cpu_isa::avx2);
+  if ((isa & avx512) == avx512 || (isa & avx2) != avx2 || !__builtin_cpu_supports("fma")) return false;
+  const auto blocked = [](const dnnl::memory::desc& d) { return d == dnnl::memory::desc(d.dims(), f32, Format::aBcd8b); };
+  return blocked(st.built_for) && blocked(st.forward_pd.dst_desc()) && blocked(st.backward_data_pd.diff_src_desc()) &&
+         st.backward_weights_pd.diff_dst_desc() == st.forward_pd.dst_desc();
+}
+
+// Scratch for the transformed weights, tiles and products, shared by every layer (passes run
+// one at a time).
+struct WinogradScratch {
+  Tensor u, v, m;
+};
+inline WinogradScratch& winograd_scratch() {
+  static WinogradScratch scratch;
+  return scratch;
+}
+
+// One convolution by Winograd: `input` (nChw8c) with oihw `weights` into `output` (nChw8c).
+inline void winograd_run(const dnnl::matmul& gemm, const dnnl::matmul::primitive_desc& pd, const winograd::Problem& p,
+                         const float* weights, bool flipped, const float* input, const float* bias, float* output) {
+  auto& scratch = winograd_scratch();
+  const auto& engine = runtime().engine;
+  ensure(scratch.u, plain_desc({36L * p.in * p.out}));
+  ensure(scratch.v, plain_desc({36L * p.tiles() * p.in}));
+  ensure(scratch.m, plain_desc({36L * p.tiles() * p.out}));
+  winograd::transform_weights(p, weights, scratch.u.data(), flipped);
+  winograd::transform_input(p, input, scratch.v.data());
+  gemm.execute(runtime().stream, {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, scratch.v.data())},
+                                  {DNNL_ARG_WEIGHTS, memory(pd.weights_desc(), engine, scratch.u.data())},
+                                  {DNNL_ARG_DST, memory(pd.dst_desc(), engine, scratch.m.data())}});
+  winograd::transform_output(p, scratch.m.data(), bias, output);
+}
+
 // In bf16 mode (Settings::bf16_convolutions) the primitives take bf16 input, weights and
 // incoming gradient, chosen layouts (`any`), and write fp32; the rest is as in fp32 mode.
 inline void conv_build(ConvPrimitives& st, const ConvSpec& s, const dnnl::memory::desc& x) {
@@ -210,6 +258,13 @@ inline void conv_build(ConvPrimitives& st, const ConvSpec& s, const dnnl::memory
   st.backward_weights = convolution_backward_weights(st.backward_weights_pd);
   st.built_for = x;
   st.built_bf16 = bf16;
+  st.winograd_avx2 = !bf16 && winograd_avx2_suits(s, st);
+  if (st.winograd_avx2) {
+    st.forward_gemm_pd = winograd::gemm_desc({n, s.in_channels, s.out_channels, s.in_height, s.in_width}, engine);
+    st.forward_gemm = matmul(st.forward_gemm_pd);
+    st.backward_gemm_pd = winograd::gemm_desc({n, s.out_channels, s.in_channels, s.in_height, s.in_width}, engine);
+    st.backward_gemm = matmul(st.backward_gemm_pd);
+  }
 }
 
 inline void batch_norm_build(BatchNormPrimitives& st, const BatchNormSpec& s, const dnnl::memory::desc& src,
@@ -255,6 +310,13 @@ CTNN_INLINE void Cpu::conv_forward(ConvState& state, const ConvSpec& s, const Te
   auto& st = *state;
   const auto x_desc = cpu::desc(x);
   if (st.built_for != x_desc || st.built_bf16 != cpu::settings().bf16_convolutions) cpu::conv_build(st, s, x_desc);
+  if (st.winograd_avx2) {
+    cpu::ensure(y, st.forward_pd.dst_desc());
+    cpu::winograd_run(st.forward_gemm, st.forward_gemm_pd,
+                      {x_desc.dims()[0], s.in_channels, s.out_channels, s.in_height, s.in_width}, w.data(), false,
+                      x.data(), s.bias ? b.data() : nullptr, y.data());
+    return;
+  }
   // bf16 mode: a bf16 copy of x, which backward-weights uses too (a backward follows its forward).
   const auto src = st.built_bf16 ? cpu::in_layout(cpu::mem(x), st.forward_pd.src_desc(), st.src_bf16) : cpu::mem(x);
   const auto weights = cpu::in_layout(cpu::view(w, cpu::conv_weight_dims(s), cpu::plain_weights(s)),
@@ -282,6 +344,12 @@ CTNN_INLINE void Cpu::conv_backward(ConvState& state, const ConvSpec& s, const T
   const auto weights = cpu::in_layout(cpu::view(w, cpu::conv_weight_dims(s), cpu::plain_weights(s)),
                                        st.backward_data_pd.weights_desc(), st.weights_backward);
   cpu::ensure(*dx, st.backward_data_pd.diff_src_desc());
+  if (st.winograd_avx2) {
+    cpu::winograd_run(st.backward_gemm, st.backward_gemm_pd,
+                      {st.built_for.dims()[0], s.out_channels, s.in_channels, s.in_height, s.in_width}, w.data(), true,
+                      static_cast<const float*>(diff_dst.get_data_handle()), nullptr, dx->data());
+    return;
+  }
   const auto data_diff_dst = cpu::in_layout(diff_dst, st.backward_data_pd.diff_dst_desc(), st.dy_data_bf16);
   st.backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, data_diff_dst},
                                     {DNNL_ARG_WEIGHTS, weights},
