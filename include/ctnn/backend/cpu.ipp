@@ -26,10 +26,10 @@ dnnl::convolution_backward_weights backward_weights;
 Tensor weights_forward, weights_backward, weights_grad, dy_scratch;
 bool built_bf16 = false;       // settings().bf16_convolutions when the primitives were built
 Tensor src_bf16, dy_data_bf16;  // bf16 mode: the forward's input, and dy for backward-data
-// Forward and backward-data by winograd_avx2.hpp's Winograd instead (backward-weights stays).
+// All three passes by winograd_avx2.hpp's Winograd instead.
 bool winograd_avx2 = false;
-dnnl::matmul::primitive_desc forward_gemm_pd, backward_gemm_pd;
-dnnl::matmul forward_gemm, backward_gemm;
+dnnl::matmul::primitive_desc forward_gemm_pd, backward_gemm_pd, weights_gemm_pd;
+dnnl::matmul forward_gemm, backward_gemm, weights_gemm;
 };
 struct BatchNormPrimitives {
 dnnl::memory::desc built_for;
@@ -202,6 +202,25 @@ inline void winograd_run(const dnnl::matmul& gemm, const dnnl::matmul::primitive
   winograd::transform_output(p, scratch.m.data(), bias, output);
 }
 
+// The weight (and bias) gradient by Winograd: x's tiles transformed again, dy's transformed, their
+// products summed over the tiles, and the result written plain (oihw) into dw.
+inline void winograd_weight_gradient(ConvPrimitives& st, const winograd::Problem& p, const float* x, const float* dy,
+                                     float* dw, float* db) {
+  auto& scratch = winograd_scratch();
+  const auto& engine = runtime().engine;
+  ensure(scratch.u, plain_desc({36L * p.in * p.out}));
+  ensure(scratch.v, plain_desc({36L * p.tiles() * p.in}));
+  ensure(scratch.m, plain_desc({36L * p.tiles() * p.out}));
+  winograd::transform_input(p, x, scratch.v.data());
+  winograd::transform_output_gradient(p, dy, scratch.m.data());
+  const auto& pd = st.weights_gemm_pd;
+  st.weights_gemm.execute(runtime().stream, {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, scratch.v.data())},
+                                             {DNNL_ARG_WEIGHTS, memory(pd.weights_desc(), engine, scratch.m.data())},
+                                             {DNNL_ARG_DST, memory(pd.dst_desc(), engine, scratch.u.data())}});
+  winograd::transform_weight_gradient(p, scratch.u.data(), dw);
+  if (db) winograd::bias_gradient(p, dy, db);
+}
+
 // In bf16 mode (Settings::bf16_convolutions) the primitives take bf16 input, weights and
 // incoming gradient, chosen layouts (`any`), and write fp32; the rest is as in fp32 mode.
 inline void conv_build(ConvPrimitives& st, const ConvSpec& s, const dnnl::memory::desc& x) {
@@ -264,6 +283,8 @@ inline void conv_build(ConvPrimitives& st, const ConvSpec& s, const dnnl::memory
     st.forward_gemm = matmul(st.forward_gemm_pd);
     st.backward_gemm_pd = winograd::gemm_desc({n, s.out_channels, s.in_channels, s.in_height, s.in_width}, engine);
     st.backward_gemm = matmul(st.backward_gemm_pd);
+    st.weights_gemm_pd = winograd::weight_gradient_gemm_desc({n, s.in_channels, s.out_channels, s.in_height, s.in_width}, engine);
+    st.weights_gemm = matmul(st.weights_gemm_pd);
   }
 }
 
@@ -333,6 +354,17 @@ CTNN_INLINE void Cpu::conv_backward(ConvState& state, const ConvSpec& s, const T
   auto& st = *state;
   auto& stream = cpu::runtime().stream;
   const auto diff_dst = cpu::in_layout(cpu::mem(dy), st.backward_weights_pd.diff_dst_desc(), st.dy_scratch);
+  if (st.winograd_avx2) {
+    const cpu::winograd::Problem p{st.built_for.dims()[0], s.in_channels, s.out_channels, s.in_height, s.in_width};
+    cpu::winograd_weight_gradient(st, p, x.data(), static_cast<const float*>(diff_dst.get_data_handle()), dw.data(),
+                                  s.bias ? db.data() : nullptr);
+    if (!dx) return;
+    cpu::ensure(*dx, st.backward_data_pd.diff_src_desc());
+    cpu::winograd_run(st.backward_gemm, st.backward_gemm_pd,
+                      {p.batch, s.out_channels, s.in_channels, s.in_height, s.in_width}, w.data(), true,
+                      static_cast<const float*>(diff_dst.get_data_handle()), nullptr, dx->data());
+    return;
+  }
   cpu::ensure(st.weights_grad, st.backward_weights_pd.diff_weights_desc());
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, st.built_bf16 ? cpu::mem(st.src_bf16) : cpu::mem(x)},
                                               {DNNL_ARG_DIFF_DST, diff_dst},
@@ -344,12 +376,6 @@ CTNN_INLINE void Cpu::conv_backward(ConvState& state, const ConvSpec& s, const T
   const auto weights = cpu::in_layout(cpu::view(w, cpu::conv_weight_dims(s), cpu::plain_weights(s)),
                                        st.backward_data_pd.weights_desc(), st.weights_backward);
   cpu::ensure(*dx, st.backward_data_pd.diff_src_desc());
-  if (st.winograd_avx2) {
-    cpu::winograd_run(st.backward_gemm, st.backward_gemm_pd,
-                      {st.built_for.dims()[0], s.out_channels, s.in_channels, s.in_height, s.in_width}, w.data(), true,
-                      static_cast<const float*>(diff_dst.get_data_handle()), nullptr, dx->data());
-    return;
-  }
   const auto data_diff_dst = cpu::in_layout(diff_dst, st.backward_data_pd.diff_dst_desc(), st.dy_data_bf16);
   st.backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, data_diff_dst},
                                     {DNNL_ARG_WEIGHTS, weights},

@@ -5,7 +5,8 @@
 // a time. bench/winograd_probe.cpp measured it against the direct kernel, batch 128, one thread:
 // 1.5-1.9x where images are at most 16x16 and there are at least 64 input channels, slower on
 // larger images (docs/performance.md, "AVX2-only machines"); conv_build uses it there only.
-// Backward-data is the same convolution of dy with the weights flipped and transposed.
+// Backward-data is the same convolution of dy with the weights flipped and transposed, and
+// backward-weights the products of V and the transformed dy (transform_output_gradient).
 #pragma once
 #include <cstdint>
 
@@ -116,6 +117,95 @@ __attribute__((target("avx2,fma"))) inline void transform_output(const Problem& 
             }
         }
     }
+}
+
+// Backward-weights. Each output tile is y = A^T (U . V) A, so dU[a] = sum over tiles of
+// V[a]^T dM[a] with dM = A dy A^T; then dg = G^T dU G. dM is laid out as M is.
+__attribute__((target("avx2,fma"))) inline void transform_output_gradient(const Problem& p, const float* dy, float* dm) {
+  const int ty_count = p.h / 4, tx_count = p.w / 4, blocks = p.out / 8, h = p.h, w = p.w;
+  // A applied to 4 vectors, into 6 (the transpose of output_rows).
+  const auto rows = [](const v8* u, int s, v8* o, int os) {
+    const v8 u0 = u[0], u1 = u[s], u2 = u[2 * s], u3 = u[3 * s];
+    o[0] = u0;
+    o[os] = u0 + u1 + u2 + u3;
+    o[2 * os] = u0 - u1 + u2 - u3;
+    o[3 * os] = u0 + 2 * u1 + 4 * u2 + 8 * u3;
+    o[4 * os] = u0 - 2 * u1 + 4 * u2 - 8 * u3;
+    o[5 * os] = u3;
+  };
+#pragma omp parallel for collapse(2) schedule(static)
+  for (long n = 0; n < p.batch; ++n)
+    for (int ob = 0; ob < blocks; ++ob) {
+      const float* plane = dy + (n * blocks + ob) * h * w * 8;
+      for (int ty = 0; ty < ty_count; ++ty)
+        for (int tx = 0; tx < tx_count; ++tx) {
+          v8 d[16], t[24], o[36];
+          for (int r = 0; r < 4; ++r)
+            for (int c = 0; c < 4; ++c) __builtin_memcpy(&d[r * 4 + c], plane + ((ty * 4 + r) * w + tx * 4 + c) * 8, 32);
+          for (int c = 0; c < 4; ++c) rows(d + c, 4, t + c, 4);      // 6 x 4
+          for (int r = 0; r < 6; ++r) rows(t + r * 4, 1, o + r * 6, 1);  // 6 x 6
+          const long tile = (n * ty_count + ty) * tx_count + tx;
+          for (int a = 0; a < 36; ++a) __builtin_memcpy(dm + (tile * 36 + a) * p.out + ob * 8, &o[a], 32);
+        }
+    }
+}
+
+// dg (oihw) = G^T dU[.][i][o] G for each pair of channels.
+inline void transform_weight_gradient(const Problem& p, const float* du, float* dg) {
+  static const float G[6][3] = {{0.25f, 0, 0},
+                                {-1 / 6.f, -1 / 6.f, -1 / 6.f},
+                                {-1 / 6.f, 1 / 6.f, -1 / 6.f},
+                                {1 / 24.f, 1 / 12.f, 1 / 6.f},
+                                {1 / 24.f, -1 / 12.f, 1 / 6.f},
+                                {0, 0, 1}};
+#pragma omp parallel for schedule(static)
+  for (int o = 0; o < p.out; ++o)
+    for (int i = 0; i < p.in; ++i) {
+      float x[6][6], t[3][6];
+      for (int a = 0; a < 36; ++a) x[a / 6][a % 6] = du[(static_cast<long>(a) * p.in + i) * p.out + o];
+      for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 6; ++c) {
+          float sum = 0;
+          for (int k = 0; k < 6; ++k) sum += G[k][r] * x[k][c];
+          t[r][c] = sum;
+        }
+      float* g = dg + (static_cast<long>(o) * p.in + i) * 9;
+      for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 3; ++c) {
+          float sum = 0;
+          for (int k = 0; k < 6; ++k) sum += t[r][k] * G[k][c];
+          g[r * 3 + c] = sum;
+        }
+    }
+}
+
+// db[o] = the sum of dy (nChw8c) over the batch and the image.
+__attribute__((target("avx2,fma"))) inline void bias_gradient(const Problem& p, const float* dy, float* db) {
+  const int blocks = p.out / 8;
+  const long pixels = static_cast<long>(p.h) * p.w;
+#pragma omp parallel for schedule(static)
+  for (int ob = 0; ob < blocks; ++ob) {
+    v8 sum{};
+    for (long n = 0; n < p.batch; ++n) {
+      const float* plane = dy + (n * blocks + ob) * pixels * 8;
+      for (long q = 0; q < pixels; ++q) {
+        v8 value;
+        __builtin_memcpy(&value, plane + q * 8, 32);
+        sum += value;
+      }
+    }
+    __builtin_memcpy(db + ob * 8, &sum, 32);
+  }
+}
+
+// dU[a] = V[a]^T dM[a]: V read transposed (in x tiles) from its [tile][a][in] layout.
+inline dnnl::matmul::primitive_desc weight_gradient_gemm_desc(const Problem& p, const dnnl::engine& engine) {
+  using dnnl::memory;
+  const memory::dim t = p.tiles(), in = p.in, out = p.out;
+  const memory::desc vt({36, in, t}, memory::data_type::f32, memory::dims{in, 1, 36 * in});
+  const memory::desc dm({36, t, out}, memory::data_type::f32, memory::dims{out, 36 * out, 1});
+  const memory::desc du({36, in, out}, memory::data_type::f32, memory::format_tag::abc);
+  return dnnl::matmul::primitive_desc({vt, dm, du}, engine);
 }
 
 // The 36 GEMMs as one oneDNN matmul, over V and M in the layouts above and U plain.
