@@ -159,7 +159,7 @@ CTNN_INLINE bool bf16_supported() {
   return (isa & needed) == needed;
 }
 
-// Whether forward and backward-data go to winograd_avx2.hpp: where oneDNN has no Winograd (below
+// Whether all three passes go to winograd_avx2.hpp: where oneDNN has no Winograd (below
 // AVX-512) and it measured faster than the direct kernel (images of at most 16x16, at least 64
 // input channels; 3x3, stride 1, padding 1, sizes in whole 4x4 tiles), on nChw8c throughout.
 inline bool winograd_avx2_suits(const ConvSpec& s, const ConvPrimitives& st) {
@@ -355,6 +355,8 @@ CTNN_INLINE void Cpu::conv_backward(ConvState& state, const ConvSpec& s, const T
   auto& stream = cpu::runtime().stream;
   const auto diff_dst = cpu::in_layout(cpu::mem(dy), st.backward_weights_pd.diff_dst_desc(), st.dy_scratch);
   if (st.winograd_avx2) {
+    // The transforms read x as nChw8c, the layout the forward was built for.
+    if (cpu::desc(x) != st.built_for) throw Error("conv backward: the input's layout is not the one its forward saw");
     const cpu::winograd::Problem p{st.built_for.dims()[0], s.in_channels, s.out_channels, s.in_height, s.in_width};
     cpu::winograd_weight_gradient(st, p, x.data(), static_cast<const float*>(diff_dst.get_data_handle()), dw.data(),
                                   s.bias ? db.data() : nullptr);
