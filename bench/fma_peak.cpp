@@ -1,6 +1,8 @@
 // The fp32 fused-multiply-add peak of this machine, measured: a loop of independent vector
 // FMAs (AVX-512 where the CPU has it, else AVX2+FMA) on one thread, then on every hardware
 // thread at once. The benchmarks divide achieved FLOP/s by these numbers ("% of peak").
+// ONEDNN_MAX_CPU_ISA (or DNNL_MAX_CPU_ISA) set to an AVX2 level caps it at AVX2, as it caps
+// oneDNN, so that an AVX-512 machine can stand in for an AVX2-only one.
 //   fma_peak [SECONDS_PER_RUN]   (default 0.3; each figure is the best of 3 runs)
 // Prints:
 //   fma peak fp32 avx512: threads 1: 268.1 GFLOP/s (268.1 per thread)
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <strings.h>  // strcasecmp
 #include <thread>
 #include <vector>
 
@@ -99,13 +102,23 @@ double measure(const Kernel& kernel, int threads, double seconds) {
   return total / 1e9;
 }
 
+// True when the oneDNN ISA cap names an AVX2 level (AVX2, AVX2_VNNI) or below AVX-512.
+bool capped_below_avx512() {
+  const char* cap = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (!cap) cap = std::getenv("DNNL_MAX_CPU_ISA");
+  if (!cap) return false;
+  for (const char* below : {"SSE41", "AVX", "AVX2", "AVX2_VNNI"})
+    if (strcasecmp(cap, below) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 0.3;
   __builtin_cpu_init();
   Kernel kernel{"none", 0, nullptr};
-  if (__builtin_cpu_supports("avx512f")) kernel = {"avx512", 16, fma_avx512};
+  if (__builtin_cpu_supports("avx512f") && !capped_below_avx512()) kernel = {"avx512", 16, fma_avx512};
   else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) kernel = {"avx2", 8, fma_avx2};
   else {
     std::printf("fma peak: this CPU has neither AVX-512 nor AVX2+FMA\n");

@@ -7,8 +7,12 @@ by primitive kind and pass, and per layer of the network. Whatever the step spen
 oneDNN primitives (dropout, the optimizer, the loss, running statistics, ctnn's own overhead)
 is the step time minus their sum. With PERF=1 it also samples the run with `perf record -e
 cpu-clock` (a software clock: these VMs expose no hardware counters) and lists the hottest
-symbols, which splits that remainder by function.
-  bench/profile_seed.py [BUILD_DIR]     env: THREADS=$(nproc) STEPS=20 PERF=0
+symbols, which splits that remainder by function. With PEER=1 it does the same for PyTorch's
+training loop (../shared/peers/seed_torch.py's network: PyTorch 1.13 runs its convolutions on
+the same oneDNN), which bounds ctnn/PyTorch for as long as both use the same convolution kernels:
+PyTorch's step time over ctnn's convolution time. An ISA cap (ONEDNN_MAX_CPU_ISA=AVX2) in the
+environment applies to both.
+  bench/profile_seed.py [BUILD_DIR]     env: THREADS=$(nproc) STEPS=20 PERF=0 PEER=0
 Prints Markdown tables (docs/performance.md keeps the latest)."""
 import collections, os, re, shutil, subprocess, sys, tempfile
 
@@ -95,10 +99,12 @@ for kind, impl, prop, memory, aux, problem, ms in kept:
         impls[(layer, p)].add(impl + (" " + aux.replace("alg:", "") if aux else ""))
 
 total = sum(by_kind.values())
+reorders = sum(1 for r in kept if r[0] == "reorder") / counted
 print(f"ctnn train step, seed network, batch 128, {threads} thread(s): {rate:.0f} img/s with ONEDNN_VERBOSE on, "
       f"so {step_ms:.1f} ms a step; {counted} timed steps")
 print(f"oneDNN primitives: {total / counted:.1f} ms a step ({100 * total / counted / step_ms:.0f} %); "
-      f"outside them: {step_ms - total / counted:.1f} ms ({100 * (1 - total / counted / step_ms):.0f} %)\n")
+      f"outside them: {step_ms - total / counted:.1f} ms ({100 * (1 - total / counted / step_ms):.0f} %); "
+      f"{reorders:.0f} reorders a step, {by_kind[('reorder', 'reorder')] / counted:.2f} ms\n")
 
 print("| primitive | pass | ms / step | % of step |")
 print("|---|---|---:|---:|")
@@ -117,6 +123,48 @@ for layer in order:
     print(f"| {layer} | {cells} | {t:.2f} | {100 * t / step_ms:.1f} |")
 print("\nconvolution implementations: " + "; ".join(
     f"{layer} {p}: {', '.join(sorted(v))}" for (layer, p), v in sorted(impls.items())))
+
+# ctnn's own Winograd (below AVX-512) runs its products as matmul primitives and its transforms
+# outside oneDNN: the matmuls count as convolution here, the transforms don't.
+conv_ms = sum(ms for (k, p), ms in by_kind.items() if k in ("convolution", "matmul")) / counted
+if os.environ.get("PEER") == "1":
+    peer = os.path.join(root, "..", "shared", "peers", "seed_torch.py")
+    loop = f'''
+import importlib.util, os, time, torch, torch.nn as nn
+spec = importlib.util.spec_from_file_location("peer", {peer!r}); peer = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(peer)
+torch.manual_seed(0); torch.set_num_threads({threads})
+m = peer.CNN(); opt = torch.optim.Adam(m.parameters(), lr=1e-3); crit = nn.CrossEntropyLoss()
+x = torch.randn(128, 3, 32, 32); y = torch.randint(0, 10, (128,))
+def step(): opt.zero_grad(); crit(m(x), y).backward(); opt.step()
+for i in range({warmup}): step()
+print("timed steps", flush=True)
+t = time.time()
+for i in range({steps}): step()
+print("step ms", (time.time() - t) / {steps} * 1000, flush=True)
+'''
+    out = subprocess.run(["/usr/bin/python3", "-c", loop], env=env, check=True, capture_output=True, text=True).stdout
+    peer_step = float(re.search(r"step ms ([\d.]+)", out).group(1))
+    peer_kind = collections.Counter()
+    for line in out.split("timed steps", 1)[1].splitlines():
+        f = line.split(",")
+        if len(f) >= 11 and f[1] == "exec":
+            peer_kind[(f[3].replace("_v2", ""), pass_of(f[3], f[5]))] += float(f[10])
+    peer_reorders = sum(1 for line in out.split("timed steps", 1)[1].splitlines() if ",exec,cpu,reorder," in line) / steps
+    peer_total = sum(peer_kind.values()) / steps
+    print(f"\nPyTorch's train step, same network and batch, {threads} thread(s), ONEDNN_VERBOSE on: {peer_step:.1f} ms; "
+          f"oneDNN primitives {peer_total:.1f} ms, outside them {peer_step - peer_total:.1f} ms; "
+          f"{peer_reorders:.0f} reorders a step\n")
+    print("| primitive | pass | PyTorch ms / step | ctnn ms / step |")
+    print("|---|---|---:|---:|")
+    for (k, p), ms in sorted(peer_kind.items(), key=lambda kv: -kv[1]):
+        print(f"| {k} | {p} | {ms / steps:.2f} | {by_kind[(k, p)] / counted:.2f} |")
+    print(f"| everything else | | {peer_step - peer_total:.2f} | {step_ms - sum(by_kind[kp] for kp in peer_kind) / counted:.2f} |")
+    peer_conv = sum(ms for (k, p), ms in peer_kind.items() if k == "convolution") / steps
+    print(f"\nconvolutions: PyTorch {peer_conv:.1f} ms, ctnn {conv_ms:.1f} ms a step (with its Winograd's matmuls, "
+          f"without their transforms). With these convolution "
+          f"kernels ctnn/PyTorch can reach at most {peer_step / conv_ms:.2f} (PyTorch's step over ctnn's "
+          f"convolutions); now {peer_step / step_ms:.2f}")
 
 if os.environ.get("PERF") == "1" and shutil.which("perf"):
     import glob

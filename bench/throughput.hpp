@@ -1,6 +1,7 @@
 // The train-step and inference throughput measurement shared by the benchmark programs, the
 // same measurement as ../shared/peers/seed_torch.py makes for PyTorch: a batch (BATCH, 128) of
-// random data, Adam, 3 warm-up steps, then STEPS (20) timed steps. Prints two lines:
+// random data, Adam, 3 warm-up steps, then STEPS (20) timed steps; BF16=1 turns on bf16
+// convolutions (cpu::Settings::bf16_convolutions), WINOGRAD=0 turns Winograd off. Prints two lines:
 //   ctnn cpu threads T: train img/s X  infer img/s Y
 //   ctnn flops per image: forward F MFLOP, train T MFLOP
 // The train-step FLOPs follow docs/performance.md ("FLOP accounting"), from the model summary:
@@ -53,6 +54,12 @@ template <class Net, class In, int Classes>
 int run_throughput(char** argv) {
   using namespace ctnn;
   cpu::use_passive_openmp_wait(argv);  // unless the caller chose a policy
+  // BF16=1: convolutions in bf16 with fp32 master weights (cpu::Settings::bf16_convolutions).
+  const bool bf16 = std::getenv("BF16") && std::string(std::getenv("BF16")) == "1";
+  cpu::settings().bf16_convolutions = bf16;
+  const char* mode = bf16 ? " (bf16 convolutions)" : "";
+  // WINOGRAD=0: every convolution direct (cpu::Settings::winograd), to measure what Winograd gives.
+  if (std::getenv("WINOGRAD") && std::string(std::getenv("WINOGRAD")) == "0") cpu::settings().winograd = false;
   const long batch = std::getenv("BATCH") ? std::atol(std::getenv("BATCH")) : 128;
   const int steps = std::getenv("STEPS") ? std::atoi(std::getenv("STEPS")) : 20;
   Model<Net, In, Cpu> model(0);
@@ -82,7 +89,7 @@ int run_throughput(char** argv) {
     return steps * batch / seconds(start);
   };
   if (std::getenv("INFER_ONLY")) {  // beside inference engines (compare_onnxruntime.sh)
-    fmt::print("ctnn cpu threads {}: infer img/s {:.0f}\n", omp_get_max_threads(), infer_throughput());
+    fmt::print("ctnn cpu threads {}: infer img/s {:.0f}{}\n", omp_get_max_threads(), infer_throughput(), mode);
     return 0;
   }
 
@@ -93,11 +100,11 @@ int run_throughput(char** argv) {
   const double train = steps * batch / seconds(start);
 
   if (std::getenv("TRAIN_ONLY")) {  // for profiling the training step alone
-    fmt::print("ctnn cpu threads {}: train img/s {:.0f}\n", omp_get_max_threads(), train);
+    fmt::print("ctnn cpu threads {}: train img/s {:.0f}{}\n", omp_get_max_threads(), train, mode);
     return 0;
   }
   const double infer = infer_throughput();
-  fmt::print("ctnn cpu threads {}: train img/s {:.0f}  infer img/s {:.0f}\n", omp_get_max_threads(), train, infer);
+  fmt::print("ctnn cpu threads {}: train img/s {:.0f}  infer img/s {:.0f}{}\n", omp_get_max_threads(), train, infer, mode);
   using M = decltype(model);
   fmt::print("ctnn flops per image: forward {:.2f} MFLOP, train {:.2f} MFLOP\n", M::flops_per_sample / 1e6,
              train_flops_per_sample<M>() / 1e6);

@@ -15,7 +15,7 @@ namespace {
 // --- convolution --------------------------------------------------------------------------
 
 template <int In, int Out, int K, int S, int P, int G, int H, int W, bool Bias = true>
-void conv_against_reference(long batch, std::uint64_t seed) {
+void conv_against_reference(long batch, std::uint64_t seed, double rel = 1e-4, double abs = 1e-5) {
   using L = Conv<In, Out, K, S, P, G, Bias>;
   const ConvGeometry g{In, Out, K, S, P, G, H, W};
   INFO(L::name() << " on " << In << "x" << H << "x" << W);
@@ -29,10 +29,10 @@ void conv_against_reference(long batch, std::uint64_t seed) {
   const auto pass = forward_backward(model, x, batch, dy);
   const auto bias = Bias ? values_of(model, "bias") : std::vector<float>{};
   const auto ref = conv_reference(g, batch, x, values_of(model, "weight"), bias, dy);
-  check_close(pass.y, ref.y, "forward", 1e-4, 1e-5);
-  check_close(pass.dx, ref.dx, "backward data", 1e-4, 1e-5);
-  check_close(grad_of(model, "weight"), ref.dw, "backward weights", 1e-4, 1e-5);
-  if constexpr (Bias) check_close(grad_of(model, "bias"), ref.db, "backward bias", 1e-4, 1e-5);
+  check_close(pass.y, ref.y, "forward", rel, abs);
+  check_close(pass.dx, ref.dx, "backward data", rel, abs);
+  check_close(grad_of(model, "weight"), ref.dw, "backward weights", rel, abs);
+  if constexpr (Bias) check_close(grad_of(model, "bias"), ref.db, "backward bias", rel, abs);
   else CHECK(model.parameters().size() == 1);  // the weight alone: no bias to train or save
 }
 
@@ -113,6 +113,101 @@ TEST_CASE("Conv matches a direct convolution", "[layers][reference][conv]") {
   conv_against_reference<3, 16, 1, 1, 0, 1, 3, 5>(2, 6);   // 1x1 with 16 outputs (blocked dst)
   conv_against_reference<16, 8, 3, 1, 1, 1, 6, 6>(2, 7);   // 16 inputs
   conv_against_reference<2, 3, 3, 2, 0, 1, 8, 8>(2, 8);    // floor mode drops the last row and column
+}
+
+// cpu::settings().bf16_convolutions on for a scope.
+struct Bf16Convolutions {
+  Bf16Convolutions() { cpu::settings().bf16_convolutions = true; }
+  ~Bf16Convolutions() { cpu::settings().bf16_convolutions = false; }
+};
+
+TEST_CASE("bf16 convolutions match a direct convolution within bf16's precision", "[layers][reference][conv][bf16]") {
+  if (!cpu::bf16_supported()) {
+    WARN("skipped: this CPU has no AVX512_BF16");
+    return;
+  }
+  const Bf16Convolutions on;
+  // bf16 keeps 8 significant bits of each input and weight; sums of 27-576 products in fp32.
+  conv_against_reference<3, 16, 3, 1, 1, 1, 8, 8>(2, 21, 3e-2, 3e-2);  // plain input, the first layer's case
+  conv_against_reference<16, 32, 3, 1, 1, 1, 8, 8>(4, 22, 3e-2, 3e-2);
+  conv_against_reference<32, 16, 3, 2, 1, 1, 9, 7>(2, 23, 3e-2, 3e-2);  // stride 2, odd sizes
+  conv_against_reference<16, 16, 1, 1, 0, 1, 5, 5, false>(2, 24, 3e-2, 3e-2);
+}
+
+TEST_CASE("bf16 convolutions compute in bf16 and keep fp32 master weights", "[layers][conv][bf16]") {
+  if (!cpu::bf16_supported()) {
+    WARN("skipped: this CPU has no AVX512_BF16");
+    return;
+  }
+  using Net = Sequential<Conv<16, 16, 3, 1, 1>, ReLU, Conv<16, 8, 3, 1, 1>>;
+  const long batch = 4;
+  const auto x = uniform(static_cast<std::size_t>(batch) * 16 * 8 * 8, 31);
+  const auto dy = uniform(static_cast<std::size_t>(batch) * 8 * 8 * 8, 32);
+  Model<Net, Input<16, 8, 8>, Cpu> fp32(33), bf16(33);
+  const auto reference = forward_backward(fp32, x, batch, dy);
+  const Bf16Convolutions on;
+  const auto low = forward_backward(bf16, x, batch, dy);
+  // Close to fp32, but not equal to it within fp32's rounding: the bf16 kernels did run.
+  check_close(low.y, reference.y, "forward against fp32", 3e-2, 3e-2);
+  check_close(low.dx, reference.dx, "input gradient against fp32", 3e-2, 3e-2);
+  double largest = 0;
+  for (std::size_t i = 0; i < low.y.size(); ++i) largest = std::max(largest, double(std::abs(low.y[i] - reference.y[i])));
+  CHECK(largest > 1e-3);
+  // An update far below bf16's resolution of the weights (2^-8 of each) still lands in them.
+  const auto before = values_of(bf16, "0.weight");
+  const auto grad = grad_of(bf16, "0.weight");
+  const float lr = 1e-6f;
+  optim::Sgd sgd(bf16.parameters(), {.lr = lr});
+  sgd.step();
+  const auto after = values_of(bf16, "0.weight");
+  std::size_t moved = 0;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    const double expected = double(before[i]) - double(lr) * grad[i];
+    CHECK(std::abs(after[i] - expected) <= 1e-7 + 1e-6 * std::abs(expected));
+    moved += after[i] != before[i];
+  }
+  CHECK(moved > before.size() / 2);
+}
+
+// Run by ctest with ONEDNN_MAX_CPU_ISA=AVX2 (tests/layers/CMakeLists.txt): bf16 mode refused.
+TEST_CASE("bf16 convolutions without AVX512_BF16 fail with the reason", "[.bf16-unsupported]") {
+  REQUIRE_FALSE(cpu::bf16_supported());
+  const Bf16Convolutions on;
+  Model<Conv<3, 8, 3, 1, 1>, Input<3, 8, 8>, Cpu> model(1);
+  const auto x = uniform(2 * 3 * 8 * 8, 1);
+  REQUIRE_THROWS_WITH(model.forward(x, 2), Catch::Contains("AVX512_BF16") && Catch::Contains("Conv<3, 8, 3>"));
+}
+
+// A 3x3 Conv<In, Out> on In x H x W behind a Conv from 3 channels, which hands it a blocked
+// input as the seed network's first layer does (Winograd needs one), against the same network
+// with every convolution direct (which "Conv matches a direct convolution" checks against the
+// reference).
+template <int In, int Out, int H, int W>
+void winograd_against_direct(long batch, std::uint64_t seed) {
+  using Net = Sequential<Conv<3, In, 3, 1, 1>, Conv<In, Out, 3, 1, 1>>;
+  INFO("Conv<" << In << ", " << Out << ", 3> on " << In << "x" << H << "x" << W);
+  const auto x = uniform(static_cast<std::size_t>(batch) * 3 * H * W, seed);
+  const auto dy = uniform(static_cast<std::size_t>(batch) * Out * H * W, seed + 1);
+  Model<Net, Input<3, H, W>, Cpu> winograd(seed + 2), direct(seed + 2);
+  const auto fast = forward_backward(winograd, x, batch, dy);
+  cpu::settings().winograd = false;
+  const auto plain = forward_backward(direct, x, batch, dy);
+  cpu::settings().winograd = true;
+  // F(4x4, 3x3)'s transforms cost a few bits: an absolute tolerance of 1e-4.
+  check_close(fast.y, plain.y, "forward", 1e-4, 1e-4);
+  check_close(fast.dx, plain.dx, "input gradient (backward-data of both)", 1e-4, 1e-4);
+  check_close(grad_of(winograd, "1.weight"), grad_of(direct, "1.weight"), "weight gradient", 1e-4, 1e-4);
+  check_close(grad_of(winograd, "1.bias"), grad_of(direct, "1.bias"), "bias gradient", 1e-4, 1e-4);
+  CHECK(fast.y != plain.y);  // another algorithm ran: other roundings
+  CHECK(fast.dx != plain.dx);
+}
+
+TEST_CASE("Winograd convolutions agree with direct ones, and are not them", "[layers][reference][conv][winograd]") {
+  // Shapes with Winograd on every machine: oneDNN's on AVX-512, winograd_avx2.hpp's below it
+  // (ctest runs this file again with ONEDNN_MAX_CPU_ISA=AVX2).
+  winograd_against_direct<64, 32, 8, 8>(2, 41);
+  winograd_against_direct<64, 64, 16, 12>(2, 44);  // not square
+  winograd_against_direct<128, 64, 4, 4>(3, 47);
 }
 
 TEST_CASE("ConvNoBias matches a direct convolution without bias", "[layers][reference][conv]") {

@@ -38,6 +38,10 @@ CTNN_CPU_PRIMITIVES(SoftmaxPrimitives)
 CTNN_CPU_PRIMITIVES(AddPrimitives)
 CTNN_CPU_PRIMITIVES(ConcatPrimitives)
 #undef CTNN_CPU_PRIMITIVES
+
+// Whether oneDNN can run bf16 convolutions natively here (AVX512_BF16, within any
+// ONEDNN_MAX_CPU_ISA cap): what settings().bf16_convolutions needs.
+CTNN_INLINE bool bf16_supported();
 }  // namespace cpu
 
 struct Cpu {

@@ -11,6 +11,7 @@
 
 #include "ctnn/backend/cpu.hpp"
 #include "ctnn/backend/cpu/runtime.hpp"  // Runtime, TensorMemory, ensure, mem, desc, view, in_layout
+#include "ctnn/backend/cpu/winograd_avx2.hpp"
 
 namespace ctnn::cpu {
 
@@ -23,6 +24,12 @@ dnnl::convolution_backward_data backward_data;
 dnnl::convolution_backward_weights::primitive_desc backward_weights_pd;
 dnnl::convolution_backward_weights backward_weights;
 Tensor weights_forward, weights_backward, weights_grad, dy_scratch;
+bool built_bf16 = false;       // settings().bf16_convolutions when the primitives were built
+Tensor src_bf16, dy_data_bf16;  // bf16 mode: the forward's input, and dy for backward-data
+// All three passes by winograd_avx2.hpp's Winograd instead.
+bool winograd_avx2 = false;
+dnnl::matmul::primitive_desc forward_gemm_pd, backward_gemm_pd, weights_gemm_pd;
+dnnl::matmul forward_gemm, backward_gemm, weights_gemm;
 };
 struct BatchNormPrimitives {
 dnnl::memory::desc built_for;
@@ -146,11 +153,88 @@ PrimitiveDesc with_fallback(dnnl::algorithm preferred, Make&& make) {
   return make(dnnl::algorithm::convolution_direct);
 }
 
-inline void conv_build(ConvPrimitives& st, const ConvSpec& s, const dnnl::memory::desc& src) {
+CTNN_INLINE bool bf16_supported() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto needed = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);  // ISA values are feature bit sets
+  return (isa & needed) == needed;
+}
+
+// Whether all three passes go to winograd_avx2.hpp: where oneDNN has no Winograd (below
+// AVX-512) and it measured faster than the direct kernel (images of at most 16x16, at least 64
+// input channels; 3x3, stride 1, padding 1, sizes in whole 4x4 tiles), on nChw8c throughout.
+inline bool winograd_avx2_suits(const ConvSpec& s, const ConvPrimitives& st) {
+  const bool shape = s.kernel == 3 && s.stride == 1 && s.pad == 1 && s.groups == 1 && s.in_channels >= 64 &&
+                     s.in_channels % 8 == 0 && s.out_channels % 8 == 0 && s.in_height % 4 == 0 &&
+                     s.in_width % 4 == 0 && s.in_height * s.in_width <= 16 * 16;
+  if (!settings().winograd || !shape) return false;
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+  const auto avx2 = static_cast<unsigned>(dnnl::cpu_isa::avx2);
+  if ((isa & avx512) == avx512 || (isa & avx2) != avx2 || !__builtin_cpu_supports("fma")) return false;
+  const auto blocked = [](const dnnl::memory::desc& d) { return d == dnnl::memory::desc(d.dims(), f32, Format::aBcd8b); };
+  return blocked(st.built_for) && blocked(st.forward_pd.dst_desc()) && blocked(st.backward_data_pd.diff_src_desc()) &&
+         st.backward_weights_pd.diff_dst_desc() == st.forward_pd.dst_desc();
+}
+
+// Scratch for the transformed weights, tiles and products, shared by every layer (passes run
+// one at a time).
+struct WinogradScratch {
+  Tensor u, v, m;
+};
+inline WinogradScratch& winograd_scratch() {
+  static WinogradScratch scratch;
+  return scratch;
+}
+
+// One convolution by Winograd: `input` (nChw8c) with oihw `weights` into `output` (nChw8c).
+inline void winograd_run(const dnnl::matmul& gemm, const dnnl::matmul::primitive_desc& pd, const winograd::Problem& p,
+                         const float* weights, bool flipped, const float* input, const float* bias, float* output) {
+  auto& scratch = winograd_scratch();
+  const auto& engine = runtime().engine;
+  ensure(scratch.u, plain_desc({36L * p.in * p.out}));
+  ensure(scratch.v, plain_desc({36L * p.tiles() * p.in}));
+  ensure(scratch.m, plain_desc({36L * p.tiles() * p.out}));
+  winograd::transform_weights(p, weights, scratch.u.data(), flipped);
+  winograd::transform_input(p, input, scratch.v.data());
+  gemm.execute(runtime().stream, {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, scratch.v.data())},
+                                  {DNNL_ARG_WEIGHTS, memory(pd.weights_desc(), engine, scratch.u.data())},
+                                  {DNNL_ARG_DST, memory(pd.dst_desc(), engine, scratch.m.data())}});
+  winograd::transform_output(p, scratch.m.data(), bias, output);
+}
+
+// The weight (and bias) gradient by Winograd: x's tiles transformed again, dy's transformed, their
+// products summed over the tiles, and the result written plain (oihw) into dw.
+inline void winograd_weight_gradient(ConvPrimitives& st, const winograd::Problem& p, const float* x, const float* dy,
+                                     float* dw, float* db) {
+  auto& scratch = winograd_scratch();
+  const auto& engine = runtime().engine;
+  ensure(scratch.u, plain_desc({36L * p.in * p.out}));
+  ensure(scratch.v, plain_desc({36L * p.tiles() * p.in}));
+  ensure(scratch.m, plain_desc({36L * p.tiles() * p.out}));
+  winograd::transform_input(p, x, scratch.v.data());
+  winograd::transform_output_gradient(p, dy, scratch.m.data());
+  const auto& pd = st.weights_gemm_pd;
+  st.weights_gemm.execute(runtime().stream, {{DNNL_ARG_SRC, memory(pd.src_desc(), engine, scratch.v.data())},
+                                             {DNNL_ARG_WEIGHTS, memory(pd.weights_desc(), engine, scratch.m.data())},
+                                             {DNNL_ARG_DST, memory(pd.dst_desc(), engine, scratch.u.data())}});
+  winograd::transform_weight_gradient(p, scratch.u.data(), dw);
+  if (db) winograd::bias_gradient(p, dy, db);
+}
+
+// In bf16 mode (Settings::bf16_convolutions) the primitives take bf16 input, weights and
+// incoming gradient, chosen layouts (`any`), and write fp32; the rest is as in fp32 mode.
+inline void conv_build(ConvPrimitives& st, const ConvSpec& s, const dnnl::memory::desc& x) {
   using namespace dnnl;
   const auto& engine = runtime().engine;
-  const long n = src.dims()[0];
-  const memory::desc weights(conv_weight_dims(s), f32, Format::any);
+  const bool bf16 = settings().bf16_convolutions;
+  if (bf16 && !bf16_supported())
+    throw Error(fmt::format("Conv<{}, {}, {}>: cpu::settings().bf16_convolutions needs AVX512_BF16, which this CPU "
+                            "(or ONEDNN_MAX_CPU_ISA) doesn't offer oneDNN",
+                            s.in_channels, s.out_channels, s.kernel));
+  const auto low = bf16 ? memory::data_type::bf16 : f32;
+  const long n = x.dims()[0];
+  const memory::desc src = bf16 ? memory::desc(x.dims(), low, Format::any) : x;
+  const memory::desc weights(conv_weight_dims(s), low, Format::any);
   // A zero descriptor tells oneDNN there is no bias (ConvNoBias).
   const memory::desc bias = s.bias ? memory::desc({s.out_channels}, f32, Format::a) : memory::desc();
   const memory::desc dst({n, s.out_channels, s.out_height, s.out_width}, f32, Format::any);
@@ -158,25 +242,50 @@ inline void conv_build(ConvPrimitives& st, const ConvSpec& s, const dnnl::memory
   // Bottom/right padding such that oneDNN's output size equals ours (floor division).
   const memory::dims padding_r{(s.out_height - 1) * s.stride + s.kernel - s.in_height - s.pad,
                                (s.out_width - 1) * s.stride + s.kernel - s.in_width - s.pad};
-  st.forward_pd = with_fallback<convolution_forward::primitive_desc>(conv_algorithm(s, false), [&](algorithm a) {
+  // oneDNN's Winograd has no bf16 kernels.
+  const auto algorithm_for = [&](bool backward_weights) {
+    return bf16 ? algorithm::convolution_direct : conv_algorithm(s, backward_weights);
+  };
+  st.forward_pd = with_fallback<convolution_forward::primitive_desc>(algorithm_for(false), [&](algorithm a) {
     return convolution_forward::primitive_desc(
         {prop_kind::forward_training, a, src, weights, bias, dst, strides, padding, padding_r}, engine);
   });
   st.forward = convolution_forward(st.forward_pd);
-  const auto dst_desc = st.forward_pd.dst_desc();
-  st.backward_data_pd = with_fallback<convolution_backward_data::primitive_desc>(
-      conv_algorithm(s, false), [&](algorithm a) {
-        return convolution_backward_data::primitive_desc({a, src, weights, dst_desc, strides, padding, padding_r},
-                                                         engine, st.forward_pd);
-      });
+  // fp32: dy arrives in the output's layout. bf16: dy is converted to the layout chosen here.
+  const auto dst_desc = bf16 ? memory::desc(st.forward_pd.dst_desc().dims(), low, Format::any) : st.forward_pd.dst_desc();
+  // dx in x's own layout where the kernel takes it (always in fp32), else in the layout it picks.
+  const auto backward_data_desc = [&](const memory::desc& diff_src) {
+    return with_fallback<convolution_backward_data::primitive_desc>(algorithm_for(false), [&](algorithm a) {
+      return convolution_backward_data::primitive_desc({a, diff_src, weights, dst_desc, strides, padding, padding_r},
+                                                       engine, st.forward_pd);
+    });
+  };
+  try {
+    st.backward_data_pd = backward_data_desc(x);
+  } catch (const dnnl::error&) {
+    if (!bf16) throw;
+    st.backward_data_pd = backward_data_desc(memory::desc(x.dims(), f32, Format::any));
+  }
   st.backward_data = convolution_backward_data(st.backward_data_pd);
+  const memory::desc diff_weights(conv_weight_dims(s), f32, Format::any);  // fp32 in both modes
   st.backward_weights_pd = with_fallback<convolution_backward_weights::primitive_desc>(
-      conv_algorithm(s, true), [&](algorithm a) {
+      algorithm_for(true), [&](algorithm a) {
         return convolution_backward_weights::primitive_desc(
-            {a, src, weights, bias, dst_desc, strides, padding, padding_r}, engine, st.forward_pd);
+            {a, st.forward_pd.src_desc(), diff_weights, bias, dst_desc, strides, padding, padding_r}, engine,
+            st.forward_pd);
       });
   st.backward_weights = convolution_backward_weights(st.backward_weights_pd);
-  st.built_for = src;
+  st.built_for = x;
+  st.built_bf16 = bf16;
+  st.winograd_avx2 = !bf16 && winograd_avx2_suits(s, st);
+  if (st.winograd_avx2) {
+    st.forward_gemm_pd = winograd::gemm_desc({n, s.in_channels, s.out_channels, s.in_height, s.in_width}, engine);
+    st.forward_gemm = matmul(st.forward_gemm_pd);
+    st.backward_gemm_pd = winograd::gemm_desc({n, s.out_channels, s.in_channels, s.in_height, s.in_width}, engine);
+    st.backward_gemm = matmul(st.backward_gemm_pd);
+    st.weights_gemm_pd = winograd::weight_gradient_gemm_desc({n, s.in_channels, s.out_channels, s.in_height, s.in_width}, engine);
+    st.weights_gemm = matmul(st.weights_gemm_pd);
+  }
 }
 
 inline void batch_norm_build(BatchNormPrimitives& st, const BatchNormSpec& s, const dnnl::memory::desc& src,
@@ -221,11 +330,20 @@ CTNN_INLINE void Cpu::conv_forward(ConvState& state, const ConvSpec& s, const Te
                                    const Buffer& b, Tensor& y, Mode) {
   auto& st = *state;
   const auto x_desc = cpu::desc(x);
-  if (st.built_for != x_desc) cpu::conv_build(st, s, x_desc);
+  if (st.built_for != x_desc || st.built_bf16 != cpu::settings().bf16_convolutions) cpu::conv_build(st, s, x_desc);
+  if (st.winograd_avx2) {
+    cpu::ensure(y, st.forward_pd.dst_desc());
+    cpu::winograd_run(st.forward_gemm, st.forward_gemm_pd,
+                      {x_desc.dims()[0], s.in_channels, s.out_channels, s.in_height, s.in_width}, w.data(), false,
+                      x.data(), s.bias ? b.data() : nullptr, y.data());
+    return;
+  }
+  // bf16 mode: a bf16 copy of x, which backward-weights uses too (a backward follows its forward).
+  const auto src = st.built_bf16 ? cpu::in_layout(cpu::mem(x), st.forward_pd.src_desc(), st.src_bf16) : cpu::mem(x);
   const auto weights = cpu::in_layout(cpu::view(w, cpu::conv_weight_dims(s), cpu::plain_weights(s)),
                                        st.forward_pd.weights_desc(), st.weights_forward);
   cpu::ensure(y, st.forward_pd.dst_desc());
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, cpu::mem(x)}, {DNNL_ARG_WEIGHTS, weights},
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights},
                                               {DNNL_ARG_DST, cpu::mem(y)}};
   if (s.bias) args.emplace(DNNL_ARG_BIAS, cpu::view(b, {s.out_channels}, cpu::Format::a));
   st.forward.execute(cpu::runtime().stream, args);
@@ -235,10 +353,24 @@ CTNN_INLINE void Cpu::conv_backward(ConvState& state, const ConvSpec& s, const T
                                     const Buffer& w, Buffer& dw, Buffer& db, Tensor* dx) {
   auto& st = *state;
   auto& stream = cpu::runtime().stream;
-  const auto diff_dst = cpu::in_layout(cpu::mem(dy), st.forward_pd.dst_desc(), st.dy_scratch);
+  const auto diff_dst = cpu::in_layout(cpu::mem(dy), st.backward_weights_pd.diff_dst_desc(), st.dy_scratch);
+  if (st.winograd_avx2) {
+    // The transforms read x as nChw8c, the layout the forward was built for.
+    if (cpu::desc(x) != st.built_for) throw Error("conv backward: the input's layout is not the one its forward saw");
+    const cpu::winograd::Problem p{st.built_for.dims()[0], s.in_channels, s.out_channels, s.in_height, s.in_width};
+    cpu::winograd_weight_gradient(st, p, x.data(), static_cast<const float*>(diff_dst.get_data_handle()), dw.data(),
+                                  s.bias ? db.data() : nullptr);
+    if (!dx) return;
+    cpu::ensure(*dx, st.backward_data_pd.diff_src_desc());
+    cpu::winograd_run(st.backward_gemm, st.backward_gemm_pd,
+                      {p.batch, s.out_channels, s.in_channels, s.in_height, s.in_width}, w.data(), true,
+                      static_cast<const float*>(diff_dst.get_data_handle()), nullptr, dx->data());
+    return;
+  }
   cpu::ensure(st.weights_grad, st.backward_weights_pd.diff_weights_desc());
-  std::unordered_map<int, dnnl::memory> args{
-      {DNNL_ARG_SRC, cpu::mem(x)}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, cpu::mem(st.weights_grad)}};
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, st.built_bf16 ? cpu::mem(st.src_bf16) : cpu::mem(x)},
+                                              {DNNL_ARG_DIFF_DST, diff_dst},
+                                              {DNNL_ARG_DIFF_WEIGHTS, cpu::mem(st.weights_grad)}};
   if (s.bias) args.emplace(DNNL_ARG_DIFF_BIAS, cpu::view(db, {s.out_channels}, cpu::Format::a));
   st.backward_weights.execute(stream, args);
   cpu::convert(cpu::mem(st.weights_grad), cpu::view(dw, cpu::conv_weight_dims(s), cpu::plain_weights(s)));
@@ -246,7 +378,8 @@ CTNN_INLINE void Cpu::conv_backward(ConvState& state, const ConvSpec& s, const T
   const auto weights = cpu::in_layout(cpu::view(w, cpu::conv_weight_dims(s), cpu::plain_weights(s)),
                                        st.backward_data_pd.weights_desc(), st.weights_backward);
   cpu::ensure(*dx, st.backward_data_pd.diff_src_desc());
-  st.backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, diff_dst},
+  const auto data_diff_dst = cpu::in_layout(diff_dst, st.backward_data_pd.diff_dst_desc(), st.dy_data_bf16);
+  st.backward_data.execute(stream, {{DNNL_ARG_DIFF_DST, data_diff_dst},
                                     {DNNL_ARG_WEIGHTS, weights},
                                     {DNNL_ARG_DIFF_SRC, cpu::mem(*dx)}});
 }

@@ -27,6 +27,13 @@ struct Settings {
   // 2-core machine, the seed network trained at 250 img/s with two batch-norm threads and at
   // 1,100 with one; on an idle machine one thread costs about a millisecond a step.
   int batch_norm_threads = 1;
+  // Opt-in bf16 compute for convolutions, with fp32 master weights: each convolution runs
+  // oneDNN's bf16 kernels on bf16 copies of its input, weights and incoming gradient, and
+  // accumulates and writes in fp32, so its output, input gradient and weight gradient stay fp32;
+  // the weights, the optimizer and every other layer stay fp32. A product keeps about 3
+  // significant digits. Needs AVX512_BF16 (cpu::bf16_supported()): a convolution built without
+  // it throws. Read when a layer builds its primitives (its first pass, or a new batch size).
+  bool bf16_convolutions = false;
 };
 
 inline Settings& settings() {
