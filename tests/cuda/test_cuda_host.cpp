@@ -12,7 +12,7 @@
 using ctnn::cuda::classify_device;
 using ctnn::cuda::DeviceState;
 
-TEST_CASE("only a missing device or driver counts as 'no GPU'; a too old driver is an error", "[cuda][device]") {
+TEST_CASE("only a missing device or driver counts as 'no GPU', a too old driver is an error", "[cuda][device]") {
   SECTION("devices found") {
     const auto p = classify_device(cudaSuccess, 2, 13000, 13000);
     CHECK(p.state == DeviceState::usable);

@@ -75,7 +75,7 @@ TEST_CASE("2 ranks x batch 64 take the Adam steps of 1 x 128 (no BN), one bucket
   CHECK(difference < 1e-4);
 }
 
-TEST_CASE("with SyncBN, 2 ranks x batch 64 train as BN on 1 x 128; with BN they don't", "[mpi][syncbn]") {
+TEST_CASE("with SyncBN, 2 ranks x batch 64 train as BN on 1 x 128, with BN they don't", "[mpi][syncbn]") {
   const double sync = distributed_against_alone<SyncBnModel, BnModel>([](auto& m) { return sgd_for(m); });
   const double plain = distributed_against_alone<BnModel, BnModel>([](auto& m) { return sgd_for(m); });
   CAPTURE(sync, plain);
@@ -85,7 +85,7 @@ TEST_CASE("with SyncBN, 2 ranks x batch 64 train as BN on 1 x 128; with BN they 
   }
 }
 
-TEST_CASE("the Trainer on 2 ranks: the figures of 1 x 128, agreed on every rank; rank 0 writes", "[mpi][trainer]") {
+TEST_CASE("the Trainer on 2 ranks: the figures of 1 x 128, agreed on every rank, rank 0 writes", "[mpi][trainer]") {
   static const auto test_set = ramps(101, 2);  // uneven: 51 and 50 samples
   double pid[] = {world->rank() == 0 ? static_cast<double>(::getpid()) : 0.0};
   world->sum(pid, "the test's directory");

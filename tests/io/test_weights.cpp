@@ -98,7 +98,7 @@ void rewrite(const std::filesystem::path& from, const std::filesystem::path& pat
 
 }  // namespace
 
-TEST_CASE("BN counts its train-mode batches; optimizers never see the counter", "[io][batchnorm]") {
+TEST_CASE("BN counts its train-mode batches, optimizers never see the counter", "[io][batchnorm]") {
   Five model(1);
   CHECK(counter(model, "0.1.num_batches_tracked") == 0);
   run_train_forwards(model, 3);
@@ -120,7 +120,7 @@ TEST_CASE("BN counts its train-mode batches; optimizers never see the counter", 
   for (const auto& p : list) CHECK(p.name.find("num_batches_tracked") == std::string::npos);
 }
 
-TEST_CASE("save_weights stores BN's counter as an I64 scalar; load_weights restores everything", "[io]") {
+TEST_CASE("save_weights stores BN's counter as an I64 scalar, load_weights restores everything", "[io]") {
   const auto dir = temp_dir();
   Five a(1);
   run_train_forwards(a, 4);
@@ -143,7 +143,7 @@ TEST_CASE("save_weights stores BN's counter as an I64 scalar; load_weights resto
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a file without counters loads strictly, as in PyTorch; the counters stay", "[io]") {
+TEST_CASE("a file without counters loads strictly, as in PyTorch, the counters stay", "[io]") {
   const auto dir = temp_dir();
   Five a(1);
   io::save_weights(dir / "a.safetensors", a);
@@ -211,7 +211,7 @@ TEST_CASE("a strict load that doesn't fit lists every problem, with both shapes,
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("glob patterns: '*' is any run of characters, dots included; everything else is literal", "[io]") {
+TEST_CASE("glob patterns: '*' is any run of characters, dots included, everything else is literal", "[io]") {
   CHECK(io::glob_match("*.num_batches_tracked", "layer1.0.bn1.num_batches_tracked"));
   CHECK(io::glob_match("*.num_batches_tracked", "bn1.num_batches_tracked"));
   CHECK_FALSE(io::glob_match("*.num_batches_tracked", "num_batches_tracked"));
@@ -232,7 +232,7 @@ TEST_CASE("glob patterns: '*' is any run of characters, dots included; everythin
   CHECK_FALSE(io::glob_match("", "a"));
 }
 
-TEST_CASE("rules: exclude a new head, ignore a file's tensors, rename a prefix; the report says what happened", "[io]") {
+TEST_CASE("rules: exclude a new head, ignore a file's tensors, rename a prefix, the report says what happened", "[io]") {
   const auto dir = temp_dir();
   Five a(1);
   run_train_forwards(a, 2);

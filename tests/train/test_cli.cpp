@@ -36,7 +36,7 @@ TEST_CASE("the defaults are the seed's recipe", "[cli]") {
   CHECK(parse({"--recalibrate-bn"}).recalibrate_bn);
 }
 
-TEST_CASE("the onecycle recipe sets SGD Nesterov, wd 5e-4, OneCycle to 0.1, BN re-estimation; explicit flags win", "[cli]") {
+TEST_CASE("the onecycle recipe sets SGD Nesterov, wd 5e-4, OneCycle to 0.1, BN re-estimation, explicit flags win", "[cli]") {
   const Options o = parse({"--recipe", "onecycle"});
   CHECK(o.optimizer == "sgd");
   CHECK(o.schedule == "onecycle");

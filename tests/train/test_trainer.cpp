@@ -280,7 +280,7 @@ struct NanOnCall {
 };
 }  // namespace
 
-TEST_CASE("a NaN loss stops training naming epoch and batch; the last checkpoint stays intact", "[trainer][errors]") {
+TEST_CASE("a NaN loss stops training naming epoch and batch, the last checkpoint stays intact", "[trainer][errors]") {
   const auto dir = temp_dir();
   const auto train_set = make_data(64, 8);
   data::Loader train_data{train_set, 32, data::augment::ToFloat{}, {.seed = 1, .threads = 0}};
