@@ -40,6 +40,41 @@ __attribute__((target("avx2,fma"))) inline void output_rows(const v8* m, int s, 
   o[3 * os] = b + 8 * e + m[5 * s];
 }
 
+// F(4x4, 3x3)'s kernel transform G (6x3): U = G g G^T.
+inline constexpr float G[6][3] = {{0.25f, 0, 0},
+                                  {-1 / 6.f, -1 / 6.f, -1 / 6.f},
+                                  {-1 / 6.f, 1 / 6.f, -1 / 6.f},
+                                  {1 / 24.f, 1 / 12.f, 1 / 6.f},
+                                  {1 / 24.f, -1 / 12.f, 1 / 6.f},
+                                  {0, 0, 1}};
+
+// v = B^T d B for the 6x6 tile of one nChw8c plane (h x w, padding 1) whose output tile is (ty, tx).
+__attribute__((target("avx2,fma"), always_inline)) inline void input_tile(const float* plane, int h, int w, int ty,
+                                                                           int tx, v8 v[36]) {
+  v8 d[36], t[36];
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 6; ++c) {
+      const int y = ty * 4 - 1 + r, x = tx * 4 - 1 + c;
+      if (y >= 0 && y < h && x >= 0 && x < w) __builtin_memcpy(&d[r * 6 + c], plane + (y * w + x) * 8, 32);
+      else d[r * 6 + c] = v8{};
+    }
+  for (int c = 0; c < 6; ++c) input_rows(d + c, 6, t + c, 6);
+  for (int r = 0; r < 6; ++r) input_rows(t + r * 6, 1, v + r * 6, 1);
+}
+
+// Output tile (ty, tx) of one nChw8c plane (w wide) = A^T m A + add.
+__attribute__((target("avx2,fma"), always_inline)) inline void output_tile(const v8 m[36], v8 add, int w, int ty,
+                                                                            int tx, float* plane) {
+  v8 t[24], o[16];
+  for (int c = 0; c < 6; ++c) output_rows(m + c, 6, t + c, 6);
+  for (int r = 0; r < 4; ++r) output_rows(t + r * 6, 1, o + r * 4, 1);
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) {
+      const v8 value = o[r * 4 + c] + add;
+      __builtin_memcpy(plane + ((ty * 4 + r) * w + tx * 4 + c) * 8, &value, 32);
+    }
+}
+
 // One convolution's shape as the transforms see it: `in` channels to `out`, h x w images.
 struct Problem {
   long batch;
@@ -51,12 +86,6 @@ struct Problem {
 // from oihw weights `k` (out_channels x in_channels x 3 x 3). flipped: backward-data's kernel,
 // from output channel i to input channel o of the forward: k[i][o] turned 180 degrees.
 inline void transform_weights(const Problem& p, const float* k, float* u, bool flipped) {
-  static const float G[6][3] = {{0.25f, 0, 0},
-                                {-1 / 6.f, -1 / 6.f, -1 / 6.f},
-                                {-1 / 6.f, 1 / 6.f, -1 / 6.f},
-                                {1 / 24.f, 1 / 12.f, 1 / 6.f},
-                                {1 / 24.f, -1 / 12.f, 1 / 6.f},
-                                {0, 0, 1}};
 #pragma omp parallel for schedule(static)
   for (int i = 0; i < p.in; ++i)
     for (int o = 0; o < p.out; ++o) {
@@ -82,15 +111,8 @@ __attribute__((target("avx2,fma"))) inline void transform_input(const Problem& p
       const float* plane = x + (n * blocks + cb) * h * w * 8;
       for (int ty = 0; ty < ty_count; ++ty)
         for (int tx = 0; tx < tx_count; ++tx) {
-          v8 d[36], t[36], o[36];
-          for (int r = 0; r < 6; ++r)
-            for (int c = 0; c < 6; ++c) {
-              const int y = ty * 4 - 1 + r, xx = tx * 4 - 1 + c;
-              if (y >= 0 && y < h && xx >= 0 && xx < w) __builtin_memcpy(&d[r * 6 + c], plane + (y * w + xx) * 8, 32);
-              else d[r * 6 + c] = v8{};
-            }
-          for (int c = 0; c < 6; ++c) input_rows(d + c, 6, t + c, 6);
-          for (int r = 0; r < 6; ++r) input_rows(t + r * 6, 1, o + r * 6, 1);
+          v8 o[36];
+          input_tile(plane, h, w, ty, tx, o);
           const long tile = (n * ty_count + ty) * tx_count + tx;
           for (int a = 0; a < 36; ++a) __builtin_memcpy(v + (tile * 36 + a) * p.in + cb * 8, &o[a], 32);
         }
@@ -109,16 +131,10 @@ __attribute__((target("avx2,fma"))) inline void transform_output(const Problem& 
       if (bias) __builtin_memcpy(&add, bias + ob * 8, 32);
       for (int ty = 0; ty < ty_count; ++ty)
         for (int tx = 0; tx < tx_count; ++tx) {
-          v8 q[36], t[24], o[16];
+          v8 q[36];
           const long tile = (n * ty_count + ty) * tx_count + tx;
           for (int a = 0; a < 36; ++a) __builtin_memcpy(&q[a], m + (tile * 36 + a) * p.out + ob * 8, 32);
-          for (int c = 0; c < 6; ++c) output_rows(q + c, 6, t + c, 6);
-          for (int r = 0; r < 4; ++r) output_rows(t + r * 6, 1, o + r * 4, 1);
-          for (int r = 0; r < 4; ++r)
-            for (int c = 0; c < 4; ++c) {
-              const v8 value = o[r * 4 + c] + add;
-              __builtin_memcpy(plane + ((ty * 4 + r) * w + tx * 4 + c) * 8, &value, 32);
-            }
+          output_tile(q, add, w, ty, tx, plane);
         }
     }
 }
@@ -156,12 +172,6 @@ __attribute__((target("avx2,fma"))) inline void transform_output_gradient(const 
 
 // dg (oihw) = G^T dU[.][i][o] G for each pair of channels.
 inline void transform_weight_gradient(const Problem& p, const float* du, float* dg) {
-  static const float G[6][3] = {{0.25f, 0, 0},
-                                {-1 / 6.f, -1 / 6.f, -1 / 6.f},
-                                {-1 / 6.f, 1 / 6.f, -1 / 6.f},
-                                {1 / 24.f, 1 / 12.f, 1 / 6.f},
-                                {1 / 24.f, -1 / 12.f, 1 / 6.f},
-                                {0, 0, 1}};
 #pragma omp parallel for schedule(static)
   for (int o = 0; o < p.out; ++o)
     for (int i = 0; i < p.in; ++i) {
@@ -271,15 +281,8 @@ __attribute__((target("avx2,fma"))) inline void fused_forward(const Problem& p, 
         const int ty = static_cast<int>(tile % per_image) / tx_count, tx = static_cast<int>(tile % per_image) % tx_count;
         for (int cb = 0; cb < in_blocks; ++cb) {
           const float* plane = x + (n * in_blocks + cb) * h * w * 8;
-          v8 d[36], s[36], o[36];
-          for (int r = 0; r < 6; ++r)
-            for (int c = 0; c < 6; ++c) {
-              const int yy = ty * 4 - 1 + r, xx = tx * 4 - 1 + c;
-              if (yy >= 0 && yy < h && xx >= 0 && xx < w) __builtin_memcpy(&d[r * 6 + c], plane + (yy * w + xx) * 8, 32);
-              else d[r * 6 + c] = v8{};
-            }
-          for (int c = 0; c < 6; ++c) input_rows(d + c, 6, s + c, 6);
-          for (int r = 0; r < 6; ++r) input_rows(s + r * 6, 1, o + r * 6, 1);
+          v8 o[36];
+          input_tile(plane, h, w, ty, tx, o);
           for (int a = 0; a < 36; ++a) __builtin_memcpy(vb + (static_cast<long>(a) * block + t) * p.in + cb * 8, &o[a], 32);
         }
       }
@@ -302,15 +305,9 @@ __attribute__((target("avx2,fma"))) inline void fused_forward(const Problem& p, 
           float* plane = y + (n * out_blocks + ob) * h * w * 8;
           v8 add{};
           if (bias) __builtin_memcpy(&add, bias + ob * 8, 32);
-          v8 q[36], s[24], o[16];
+          v8 q[36];
           for (int a = 0; a < 36; ++a) __builtin_memcpy(&q[a], mb + (static_cast<long>(a) * block + t) * p.out + ob * 8, 32);
-          for (int c = 0; c < 6; ++c) output_rows(q + c, 6, s + c, 6);
-          for (int r = 0; r < 4; ++r) output_rows(s + r * 6, 1, o + r * 4, 1);
-          for (int r = 0; r < 4; ++r)
-            for (int c = 0; c < 4; ++c) {
-              const v8 value = o[r * 4 + c] + add;
-              __builtin_memcpy(plane + ((ty * 4 + r) * w + tx * 4 + c) * 8, &value, 32);
-            }
+          output_tile(q, add, w, ty, tx, plane);
         }
       }
     }
